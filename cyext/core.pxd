@@ -1,0 +1,160 @@
+# The machine model's C-level types. Everything architectural lives in one plain struct, `State`, so a
+# snapshot of the machine is a memcpy of it plus RAM; caches and fault hooks live outside it.
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int32_t, int64_t
+
+cdef extern from *:
+    """
+    #define MRWB_MAX_HARTS 8
+    #define MRWB_PLIC_SOURCES 64
+    #define MRWB_MAX_EVENTS 64
+    #define MRWB_PAGE_SHIFT 12
+    #define MRWB_TLB 64
+    """
+    const int MAX_HARTS "MRWB_MAX_HARTS"
+    const int PLIC_SOURCES "MRWB_PLIC_SOURCES"
+    const int MAX_MEM_FLIPS "MRWB_MAX_EVENTS"
+    const int PAGE_SHIFT "MRWB_PAGE_SHIFT"
+    const int TLB_SIZE "MRWB_TLB"
+
+# Op numbers: the index of each instruction in cyext/encoding.py's ENCODINGS, plus one.
+cpdef enum Op:
+    OP_ILLEGAL = 0
+    OP_LUI, OP_AUIPC, OP_JAL, OP_JALR, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU
+    OP_LB, OP_LH, OP_LW, OP_LBU, OP_LHU, OP_SB, OP_SH, OP_SW
+    OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI
+    OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND
+    OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU
+    OP_FENCE, OP_FENCE_I, OP_ECALL, OP_EBREAK, OP_MRET, OP_MNRET, OP_WFI
+    OP_CSRRW, OP_CSRRS, OP_CSRRC, OP_CSRRWI, OP_CSRRSI, OP_CSRRCI
+    OP_LR_W, OP_SC_W, OP_AMOSWAP, OP_AMOADD, OP_AMOXOR, OP_AMOAND, OP_AMOOR
+    OP_AMOMIN, OP_AMOMAX, OP_AMOMINU, OP_AMOMAXU
+    OP_PROBE      # a PC probe sits here; the real op is in Insn.op2
+    OP_COUNT
+
+# One decoded instruction. rd == 0 is decoded as 32, a sink register, so x0 stays zero for free.
+ctypedef struct Insn:
+    uint16_t op
+    uint16_t op2
+    uint8_t rd
+    uint8_t rs1
+    uint8_t rs2
+    uint8_t _pad
+    int32_t imm
+    uint32_t raw
+
+ctypedef struct Hart:
+    uint32_t x[33]          # x[32] is the sink for writes to x0
+    uint32_t pc
+    uint32_t priv           # 3 = machine, 0 = user
+    uint64_t cycle          # this hart's local time in cycles
+    uint64_t instret
+    uint64_t mcycle_off     # written mcycle/minstret minus the real counters
+    uint64_t minstret_off
+    uint32_t mstatus, mie, mtvec, mepc, mcause, mtval, mscratch, mcounteren
+    uint32_t mnscratch, mnepc, mncause, mnstatus
+    uint8_t pmpcfg[16]
+    uint32_t pmpaddr[16]
+    uint32_t resv_addr
+    uint32_t resv_valid
+    uint32_t wfi            # waiting for an interrupt
+    uint32_t halted         # fail-stopped: never runs again
+    uint32_t nmi_pending
+    uint32_t id             # hart index (mhartid)
+
+ctypedef struct Clint:
+    uint32_t msip[8]
+    uint64_t mtimecmp[8]
+    int64_t mtime_off       # software writes to mtime shift it relative to cycles/10
+
+ctypedef struct Plic:
+    uint32_t priority[64]
+    uint64_t level          # device lines (bit per source)
+    uint64_t pending
+    uint64_t claimed        # in service: not delivered again until completed
+    uint64_t enable[16]     # per context
+    uint32_t threshold[16]
+
+ctypedef struct Uart:
+    uint8_t regs[8]
+
+ctypedef struct Watchdog:
+    uint32_t ctrl[8]
+    uint32_t timeout[8]     # in mtime ticks
+    uint64_t deadline[8]    # hart-local cycle of expiry
+
+ctypedef struct State:
+    uint32_t nharts
+    uint32_t quantum
+    uint64_t round_start
+    uint64_t round_end
+    uint64_t console_len
+    uint32_t stop_reason
+    uint32_t stop_code
+    uint32_t stop_hart
+    Hart harts[8]
+    Clint clint
+    Plic plic
+    Uart uart
+    Watchdog wdog
+
+# Armed fault hooks and probes: not machine state (a restore discards the fault hooks).
+ctypedef struct RegFlip:
+    int armed
+    int kind                # 0: x register, 1: pc, 2: csr
+    int index               # register number or CSR address
+    int bit
+    uint64_t at             # count at which to flip
+    int ctx                 # count only in a context
+    int ctx_priv            # -1: any privilege
+    uint32_t ctx_lo, ctx_hi # pc range [lo, hi); hi == 0: any pc
+    uint64_t ctx_count
+    int fired
+    uint64_t fired_cycle
+    uint64_t fired_instret
+    uint32_t old_value
+    int track               # register being watched for read-before-overwrite (0: none)
+    int track_result        # 0 pending, 1 read first, 2 overwritten first (masked)
+    int stop_on_masked
+
+ctypedef struct Hooks:
+    RegFlip flip[8]
+    int failstop_armed[8]
+    uint64_t failstop_at[8]
+    int nmflips             # memory flips waiting for their cycle, sorted by cycle
+    uint64_t mflip_cycle[64]
+    uint32_t mflip_off[64]
+    uint8_t mflip_bit[64]
+    int nprobes
+
+ctypedef struct Mach:
+    State* s
+    uint8_t* ram
+    uint32_t ram_size
+    uint32_t npages
+    Insn** pages            # decoded pages (NULL: never decoded)
+    uint8_t* page_valid     # 1: decoded page matches RAM
+    uint32_t* page_epoch    # epoch of the last change of each page
+    uint32_t epoch
+    uint32_t nmi_vector
+    char* console
+    uint64_t console_cap
+    Hooks hooks
+    uint32_t* probe_addrs
+    int* probe_stop
+    uint64_t* probe_log     # (cycle, hart<<32|pc) pairs
+    uint64_t probe_log_len
+    uint64_t probe_log_cap
+    int64_t instr_budget    # instructions left in this run call (-1: unlimited)
+    uint32_t nresv          # harts holding an LR reservation
+    uint8_t m_locked[8]     # some locked PMP entry: machine mode must be checked too
+    uint64_t probe_skip[8]  # pc+1 of a probe that stopped the run: not logged again on resume
+    uint32_t tlb_tag[8][2][64]
+    uint8_t tlb_perm[8][2][64]
+
+cdef class Core:
+    cdef Mach m
+    cdef State state
+    cdef object ram_array
+    cdef uint64_t owner          # snapshots taken here can be restored page by page
+    cdef void _caches_changed(self)
+    cdef void _break_reservations(self, uint32_t off, uint32_t n)

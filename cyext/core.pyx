@@ -1,0 +1,365 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""The machine model: RV32IMA harts, RAM, CLINT, PLIC, UART, syscon and watchdog, in one object.
+
+`Core` is the raw engine; `workbench.hw.Machine` wraps it, validates everything that comes from
+Python, and is what users touch. Nothing here knows about the virtualization stack.
+"""
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int16_t, int32_t, int64_t
+from libc.stdlib cimport malloc, calloc, realloc, free
+from libc.string cimport memset, memcpy
+import hashlib
+import numpy as np
+
+cdef extern from *:
+    int __builtin_ctzll(unsigned long long) nogil
+
+cdef extern from *:
+    """
+    #define MRWB_NEVER 0xFFFFFFFFFFFFFFFFull
+    #define MRWB_NO_PAGE (1ull << 40)
+    """
+    const uint64_t NEVER "MRWB_NEVER"
+    const uint64_t NO_PAGE "MRWB_NO_PAGE"   # a fetch base no 32-bit pc is within 4 KiB of
+
+cdef enum:
+    CONSOLE_LIMIT = 64 << 20
+
+include "isa.pxi"
+include "pmp.pxi"
+include "trap.pxi"
+include "devices/clint.pxi"
+include "devices/plic.pxi"
+include "devices/uart.pxi"
+include "devices/syscon.pxi"
+include "devices/watchdog.pxi"
+include "bus.pxi"
+include "csr.pxi"
+include "exec.pxi"
+include "run.pxi"
+
+STOP_REASONS = {STOP_NONE: "none", STOP_POWEROFF: "poweroff", STOP_FAIL: "fail", STOP_RESET: "reset",
+                STOP_INSTR_LIMIT: "instruction_limit", STOP_CYCLE_LIMIT: "cycle_limit", STOP_PROBE: "probe",
+                STOP_MASKED: "masked", STOP_IDLE: "idle"}
+STATE_SIZE = sizeof(State)
+STATE_LAYOUT = 1      # bump whenever State changes shape: saved snapshots of another layout are refused
+
+_next_owner = [1]
+
+
+cdef class Snapshot:
+    """Everything architectural at one instant: the state struct, RAM and the console."""
+    cdef readonly bytes state
+    cdef readonly object ram
+    cdef readonly bytes console
+    cdef readonly uint32_t epoch
+    cdef readonly uint64_t owner
+    cdef readonly uint32_t nharts
+    cdef readonly uint32_t ram_size
+
+    def __init__(self, bytes state, ram, bytes console, uint32_t epoch, uint64_t owner,
+                 uint32_t nharts, uint32_t ram_size):
+        if len(state) != sizeof(State):
+            raise ValueError(f"snapshot state is {len(state)} bytes, this build expects {sizeof(State)}")
+        self.state, self.ram, self.console = state, ram, console
+        self.epoch, self.owner, self.nharts, self.ram_size = epoch, owner, nharts, ram_size
+
+
+cdef class Core:
+    def __cinit__(self, uint32_t nharts, uint32_t ram_size, uint32_t quantum, uint32_t nmi_vector):
+        memset(&self.m, 0, sizeof(Mach))
+        memset(&self.state, 0, sizeof(State))
+        self.ram_array = np.zeros(ram_size, dtype=np.uint8)
+        cdef uint8_t[::1] view = self.ram_array
+        self.m.s = &self.state
+        self.m.ram = &view[0]
+        self.m.ram_size = ram_size
+        self.m.npages = ram_size >> PAGE_SHIFT
+        self.m.pages = <Insn**>calloc(self.m.npages, sizeof(Insn*))
+        self.m.page_valid = <uint8_t*>calloc(self.m.npages, 1)
+        self.m.page_epoch = <uint32_t*>calloc(self.m.npages, sizeof(uint32_t))
+        self.m.console_cap = 4096
+        self.m.console = <char*>malloc(self.m.console_cap)
+        self.m.nmi_vector = nmi_vector
+        self.m.instr_budget = -1
+        if not (self.m.pages and self.m.page_valid and self.m.page_epoch and self.m.console):
+            raise MemoryError("cannot allocate the machine's tables")
+        self.state.nharts = nharts
+        self.state.quantum = quantum
+        self.owner = _next_owner[0]
+        _next_owner[0] += 1
+        self.reset(0)
+
+    def __dealloc__(self):
+        cdef uint32_t p
+        if self.m.pages != NULL:
+            for p in range(self.m.npages):
+                free(self.m.pages[p])
+            free(self.m.pages)
+        free(self.m.page_valid)
+        free(self.m.page_epoch)
+        free(self.m.console)
+        free(self.m.probe_addrs)
+        free(self.m.probe_stop)
+        free(self.m.probe_log)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def reset(self, uint32_t boot_arg):
+        """Power-on reset of harts and devices (RAM and console are kept)."""
+        cdef uint32_t i, nharts = self.state.nharts, quantum = self.state.quantum
+        cdef uint64_t console_len = self.state.console_len
+        cdef Hart* h
+        memset(&self.state, 0, sizeof(State))
+        self.state.nharts, self.state.quantum = nharts, quantum
+        self.state.console_len = console_len
+        for i in range(nharts):
+            h = &self.state.harts[i]
+            h.id = i
+            h.pc = RAM_BASE
+            h.priv = 3
+            h.x[10] = i
+            h.x[11] = boot_arg
+            h.mnstatus = MNSTATUS_NMIE        # see README: departure from Smrnmi's reset value
+            self.state.clint.mtimecmp[i] = 0xFFFFFFFFFFFFFFFFu
+        self._caches_changed()
+
+    cdef void _caches_changed(self):
+        cdef uint32_t i, n = 0
+        memset(&self.m.tlb_tag[0][0][0], 0, sizeof(self.m.tlb_tag))
+        for i in range(self.state.nharts):
+            pmp_changed(&self.m, &self.state.harts[i])
+            n += self.state.harts[i].resv_valid
+            self.m.probe_skip[i] = 0
+        self.m.nresv = n
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def run(self, int64_t max_instructions, uint64_t max_cycles):
+        """Run until a stop; limits count from now (-1 / 0: none). Returns (reason, code, hart)."""
+        cdef uint64_t now = self.cycle, limit
+        cdef int reason
+        limit = now + max_cycles if max_cycles else NEVER
+        self.m.instr_budget = max_instructions
+        with nogil:
+            reason = run_machine(&self.m, limit)
+        self.m.instr_budget = -1
+        return STOP_REASONS[reason], self.state.stop_code, self.state.stop_hart
+
+    @property
+    def cycle(self):
+        """Machine time: the cycle every hart has reached."""
+        cdef uint64_t c = NEVER
+        cdef uint32_t i
+        for i in range(self.state.nharts):
+            if self.state.harts[i].cycle < c:
+                c = self.state.harts[i].cycle
+        return c
+
+    @property
+    def nharts(self):
+        return self.state.nharts
+
+    @property
+    def ram_size(self):
+        return self.m.ram_size
+
+    @property
+    def quantum(self):
+        return self.state.quantum
+
+    # -- harts (indices are validated by workbench.hw) --------------------------------------------
+
+    def get_reg(self, uint32_t hart, uint32_t reg):
+        return self.state.harts[hart].x[reg] if reg else 0
+
+    def set_reg(self, uint32_t hart, uint32_t reg, uint32_t value):
+        if reg:
+            self.state.harts[hart].x[reg] = value
+
+    def get_pc(self, uint32_t hart):
+        return self.state.harts[hart].pc
+
+    def set_pc(self, uint32_t hart, uint32_t value):
+        self.state.harts[hart].pc = value
+
+    def get_priv(self, uint32_t hart):
+        return self.state.harts[hart].priv
+
+    def get_instret(self, uint32_t hart):
+        return self.state.harts[hart].instret
+
+    def get_hart_cycle(self, uint32_t hart):
+        return self.state.harts[hart].cycle
+
+    def hart_flags(self, uint32_t hart):
+        cdef Hart* h = &self.state.harts[hart]
+        return {"wfi": bool(h.wfi), "halted": bool(h.halted), "nmi_pending": bool(h.nmi_pending),
+                "reservation": h.resv_addr if h.resv_valid else None}
+
+    def csr_read(self, uint32_t hart, uint32_t csr):
+        """Side-effect-free read; None for a CSR the hart does not have."""
+        cdef uint32_t v = 0
+        if csr_read(&self.m, &self.state.harts[hart], csr, &v) < 0:
+            return None
+        return v
+
+    def csr_write(self, uint32_t hart, uint32_t csr, uint32_t value):
+        cdef uint32_t v = 0
+        if csr_read(&self.m, &self.state.harts[hart], csr, &v) < 0:
+            return False
+        csr_write(&self.m, &self.state.harts[hart], csr, value)
+        return True
+
+    # -- memory ----------------------------------------------------------------------------------
+
+    @property
+    def ram(self):
+        return self.ram_array
+
+    def write_ram(self, uint32_t off, const uint8_t[::1] data):
+        """Copy bytes into RAM at offset `off`, with the bookkeeping of a store (range checked by hw)."""
+        cdef uint32_t n = data.shape[0], p
+        if n == 0:
+            return
+        memcpy(self.m.ram + off, &data[0], n)
+        for p in range(off >> PAGE_SHIFT, ((off + n - 1) >> PAGE_SHIFT) + 1):
+            self.m.page_epoch[p] = self.m.epoch
+            self.m.page_valid[p] = 0
+        self._break_reservations(off, n)
+
+    cdef void _break_reservations(self, uint32_t off, uint32_t n):
+        cdef uint32_t i
+        cdef uint32_t lo = RAM_BASE + off
+        cdef Hart* h
+        for i in range(self.state.nharts):
+            h = &self.state.harts[i]
+            if h.resv_valid and h.resv_addr + 4 > lo and h.resv_addr < lo + n:
+                h.resv_valid = 0
+                self.m.nresv -= 1
+
+    def peek_mmio(self, uint32_t addr, int size, uint32_t hart=0):
+        """Read a device register without side effects; None when no device answers there."""
+        cdef uint32_t v = 0
+        if mmio_load(&self.m, &self.state.harts[hart], addr, size, &v, 1) < 0:
+            return None
+        return v
+
+    @property
+    def console(self):
+        return self.m.console[:self.state.console_len]
+
+    def plic_set_level(self, int source, bint high):
+        plic_set_level(&self.state.plic, source, high)
+
+    # -- probes and fault hooks --------------------------------------------------------------------
+
+    def set_probes(self, addrs, stops):
+        """Replace the probe list. Decoded pages are dropped so probes are patched in on next fetch."""
+        cdef int n = len(addrs), i
+        free(self.m.probe_addrs)
+        free(self.m.probe_stop)
+        self.m.probe_addrs = <uint32_t*>malloc(max(n, 1) * sizeof(uint32_t))
+        self.m.probe_stop = <int*>malloc(max(n, 1) * sizeof(int))
+        for i in range(n):
+            self.m.probe_addrs[i] = addrs[i]
+            self.m.probe_stop[i] = stops[i]
+        self.m.hooks.nprobes = n
+        memset(self.m.page_valid, 0, self.m.npages)
+
+    def probe_hits(self):
+        cdef uint64_t i
+        return [(self.m.probe_log[i], self.m.probe_log[i + 1] >> 32, self.m.probe_log[i + 1] & 0xFFFFFFFF)
+                for i in range(0, self.m.probe_log_len, 2)]
+
+    def clear_probe_hits(self):
+        self.m.probe_log_len = 0
+
+    def arm_flip(self, uint32_t hart, int kind, int index, int bit, uint64_t at, int ctx_priv,
+                 uint32_t ctx_lo, uint32_t ctx_hi, bint use_ctx, bint stop_on_masked):
+        cdef RegFlip* f = &self.m.hooks.flip[hart]
+        if f.armed:
+            raise ValueError(f"hart {hart} already has a register flip armed; run until it fires first")
+        memset(f, 0, sizeof(RegFlip))
+        f.armed, f.kind, f.index, f.bit, f.at = 1, kind, index, bit, at
+        f.ctx, f.ctx_priv, f.ctx_lo, f.ctx_hi = use_ctx, ctx_priv, ctx_lo, ctx_hi
+        f.stop_on_masked = stop_on_masked
+
+    def flip_status(self, uint32_t hart):
+        cdef RegFlip* f = &self.m.hooks.flip[hart]
+        return {"armed": bool(f.armed), "fired": bool(f.fired), "cycle": f.fired_cycle,
+                "instret": f.fired_instret, "old_value": f.old_value, "tracking": bool(f.track),
+                "result": ("pending", "read", "overwritten")[f.track_result], "context_count": f.ctx_count}
+
+    def arm_failstop(self, uint32_t hart, uint64_t at):
+        self.m.hooks.failstop_armed[hart] = 1
+        self.m.hooks.failstop_at[hart] = at
+
+    def arm_memory_flip(self, uint32_t off, int bit, uint64_t cycle):
+        cdef int i, n = self.m.hooks.nmflips
+        if n >= MAX_MEM_FLIPS:
+            raise ValueError(f"at most {MAX_MEM_FLIPS} memory flips can wait at once")
+        i = n
+        while i > 0 and self.m.hooks.mflip_cycle[i - 1] > cycle:
+            self.m.hooks.mflip_cycle[i] = self.m.hooks.mflip_cycle[i - 1]
+            self.m.hooks.mflip_off[i] = self.m.hooks.mflip_off[i - 1]
+            self.m.hooks.mflip_bit[i] = self.m.hooks.mflip_bit[i - 1]
+            i -= 1
+        self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i] = cycle, off, bit
+        self.m.hooks.nmflips = n + 1
+        # a flip due before the current round ends happens at the round's end: cut the round there
+        if cycle < self.state.round_end and cycle >= self.cycle:
+            self.state.round_end = max(cycle, max(self.state.harts[i].cycle for i in range(self.state.nharts)))
+
+    def pending_memory_flips(self):
+        return [(self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i])
+                for i in range(self.m.hooks.nmflips)]
+
+    def disarm_all(self):
+        cdef int nprobes = self.m.hooks.nprobes
+        memset(&self.m.hooks, 0, sizeof(Hooks))
+        self.m.hooks.nprobes = nprobes
+
+    # -- snapshots ---------------------------------------------------------------------------------
+
+    def snapshot(self):
+        snap = Snapshot((<char*>&self.state)[:sizeof(State)], self.ram_array.copy(), self.console,
+                        self.m.epoch, self.owner, self.state.nharts, self.m.ram_size)
+        self.m.epoch += 1          # stores from now on are newer than the snapshot
+        return snap
+
+    def restore(self, Snapshot snap):
+        """Return to `snap`. Only pages changed since it are copied back when it was taken here."""
+        cdef uint32_t p, copied = 0
+        cdef bint full = snap.owner != self.owner
+        cdef uint8_t[::1] src = snap.ram
+        cdef const uint8_t* cons = snap.console
+        cdef uint64_t ncons = len(snap.console)
+        if snap.nharts != self.state.nharts or snap.ram_size != self.m.ram_size:
+            raise ValueError(f"snapshot is of a machine with {snap.nharts} harts and {snap.ram_size} bytes "
+                             f"of RAM; this one has {self.state.nharts} and {self.m.ram_size}")
+        for p in range(self.m.npages):
+            if full or self.m.page_epoch[p] > snap.epoch:
+                memcpy(self.m.ram + (p << PAGE_SHIFT), &src[p << PAGE_SHIFT], 1 << PAGE_SHIFT)
+                self.m.page_epoch[p] = self.m.epoch
+                self.m.page_valid[p] = 0
+                copied += 1
+        memcpy(&self.state, <const char*>snap.state, sizeof(State))
+        if ncons > self.m.console_cap:
+            self.m.console = <char*>realloc(self.m.console, ncons)
+            self.m.console_cap = ncons
+        if ncons:
+            memcpy(self.m.console, cons, ncons)
+        self.disarm_all()
+        self._caches_changed()
+        return copied
+
+    def state_bytes(self):
+        return (<char*>&self.state)[:sizeof(State)]
+
+    def state_hash(self):
+        """sha256 of all architectural and device state, RAM and console output."""
+        d = hashlib.sha256()
+        d.update(self.state_bytes())
+        d.update(memoryview(self.ram_array))
+        d.update(self.console)
+        return d.hexdigest()

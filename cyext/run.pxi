@@ -1,0 +1,330 @@
+# The run loop. Time advances in rounds: each hart in turn runs up to the round's end (a quantum of
+# cycles, cut short so that memory flips happen at their exact cycle); a hart's own timer and watchdog
+# cut its chunks so their interrupts arrive at their exact cycle too. Everything here is nogil.
+
+cdef enum:
+    STOP_NONE = 0
+    STOP_POWEROFF = 1
+    STOP_FAIL = 2
+    STOP_RESET = 3
+    STOP_INSTR_LIMIT = 4
+    STOP_CYCLE_LIMIT = 5
+    STOP_PROBE = 6
+    STOP_MASKED = 7
+    STOP_IDLE = 8
+
+
+cdef Insn* decode_page(Mach* m, uint32_t page) noexcept nogil:
+    cdef Insn* d = m.pages[page]
+    cdef uint32_t* words = <uint32_t*>(m.ram + (page << PAGE_SHIFT))
+    cdef uint32_t i, base = RAM_BASE + (page << PAGE_SHIFT)
+    cdef int p
+    if d == NULL:
+        d = <Insn*>malloc(sizeof(Insn) << (PAGE_SHIFT - 2))
+        if d == NULL:
+            return NULL
+        m.pages[page] = d
+    for i in range(1 << (PAGE_SHIFT - 2)):
+        decode(words[i], &d[i])
+    for p in range(m.hooks.nprobes):       # probes become OP_PROBE entries: free when not hit
+        if m.probe_addrs[p] - base < 4096 and not (m.probe_addrs[p] & 3):
+            i = (m.probe_addrs[p] - base) >> 2
+            d[i].op2 = d[i].op
+            d[i].op = OP_PROBE
+    m.page_valid[page] = 1
+    return d
+
+cdef Insn* fetch_page(Mach* m, Hart* h, uint64_t* base) noexcept nogil:
+    """The decoded page holding h.pc (and its base in *base when every word of it may be fetched
+    without further checks), or NULL after taking a fetch exception."""
+    cdef uint32_t pc = h.pc, off = pc - RAM_BASE, page
+    cdef Insn* d
+    base[0] = NO_PAGE
+    if pc & 3:
+        take_exception(h, CAUSE_MISALIGNED_FETCH, pc)
+        return NULL
+    if off >= m.ram_size or not pmp_allows(m, h, h.priv, pc, 4, PMP_X):
+        take_exception(h, CAUSE_FETCH_ACCESS, pc)
+        return NULL
+    page = off >> PAGE_SHIFT
+    d = m.pages[page] if m.page_valid[page] else decode_page(m, page)
+    if d != NULL and pmp_page_uniform(m, h, h.priv, pc):
+        base[0] = pc & ~0xFFFu
+    return d
+
+cdef inline void probe_log(Mach* m, Hart* h) noexcept nogil:
+    cdef uint64_t* grown
+    if m.probe_log_len + 2 > m.probe_log_cap:
+        grown = <uint64_t*>realloc(m.probe_log, 2 * sizeof(uint64_t) * (m.probe_log_cap + 64))
+        if grown == NULL:
+            return
+        m.probe_log = grown
+        m.probe_log_cap = 2 * (m.probe_log_cap + 64)
+    m.probe_log[m.probe_log_len] = h.cycle
+    m.probe_log[m.probe_log_len + 1] = ((<uint64_t>h.id) << 32) | h.pc
+    m.probe_log_len += 2
+
+cdef inline int probe_hit(Mach* m, Hart* h) noexcept nogil:
+    """A hart reached a probed pc: log it; ST_STOP before the instruction runs if the probe stops."""
+    cdef int p
+    if m.probe_skip[h.id] == <uint64_t>h.pc + 1:
+        m.probe_skip[h.id] = 0        # this hit stopped the last run: do not log it twice
+        return ST_OK
+    probe_log(m, h)
+    for p in range(m.hooks.nprobes):
+        if m.probe_addrs[p] == h.pc and m.probe_stop[p]:
+            m.probe_skip[h.id] = <uint64_t>h.pc + 1
+            m.s.stop_reason = STOP_PROBE
+            m.s.stop_hart = h.id
+            return ST_STOP
+    return ST_OK
+
+cdef int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
+    """Run h until its cycle reaches `end` or a step asks for a break. The hot loop."""
+    cdef uint64_t base = NO_PAGE, off
+    cdef Insn* page = NULL
+    cdef Insn* d
+    cdef int st, op
+    while h.cycle < end:
+        off = <uint64_t>h.pc - base
+        if off >= 4096:
+            page = fetch_page(m, h, &base)
+            if page == NULL:
+                h.cycle += 1
+                return ST_BREAK
+            off = h.pc - (h.pc & ~0xFFFu)
+        d = &page[off >> 2]
+        op = d.op
+        if op == OP_PROBE:
+            if probe_hit(m, h) == ST_STOP:
+                return ST_STOP
+            op = d.op2
+        st = step(m, h, d, op)
+        h.cycle += 1
+        h.instret += 1
+        if st:
+            return st
+    return ST_OK
+
+cdef inline int in_context(RegFlip* f, Hart* h) noexcept nogil:
+    if f.ctx_priv >= 0 and <uint32_t>f.ctx_priv != h.priv:
+        return 0
+    return f.ctx_hi == 0 or (h.pc >= f.ctx_lo and h.pc < f.ctx_hi)
+
+cdef void fire_flip(Mach* m, Hart* h, RegFlip* f) noexcept nogil:
+    cdef uint32_t v = 0
+    f.armed = 0
+    f.fired = 1
+    f.fired_cycle = h.cycle
+    f.fired_instret = h.instret
+    if f.kind == 0:
+        f.old_value = h.x[f.index]
+        h.x[f.index] ^= 1u << f.bit
+        f.track = f.index
+        f.track_result = 0
+    elif f.kind == 1:
+        f.old_value = h.pc
+        h.pc ^= 1u << f.bit
+    else:
+        csr_read(m, h, f.index, &v)
+        f.old_value = v
+        csr_write(m, h, f.index, v ^ (1u << f.bit))
+
+cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
+    """The same steps as run_chunk_fast, looking at each instruction first: counting instructions in a
+    fault's context, and watching a flipped register until it is read or overwritten."""
+    cdef uint64_t base = NO_PAGE, off
+    cdef Insn* page = NULL
+    cdef Insn* d
+    cdef int st, op, overwrites
+    cdef uint64_t retired
+    cdef RegFlip* f = &m.hooks.flip[h.id]
+    while h.cycle < end:
+        off = <uint64_t>h.pc - base
+        if off >= 4096:
+            page = fetch_page(m, h, &base)
+            if page == NULL:
+                h.cycle += 1
+                return ST_BREAK
+            off = h.pc - (h.pc & ~0xFFFu)
+        d = &page[off >> 2]
+        op = d.op
+        if op == OP_PROBE:
+            if probe_hit(m, h) == ST_STOP:
+                return ST_STOP
+            op = d.op2
+        if f.armed and f.ctx and in_context(f, h):
+            if f.ctx_count == f.at:
+                fire_flip(m, h, f)
+                return ST_BREAK       # the flip may have changed pc or fetch state
+            f.ctx_count += 1
+        overwrites = 0
+        if f.track:
+            if (_op_reads1[op] and d.rs1 == f.track) or (_op_reads2[op] and d.rs2 == f.track):
+                f.track_result = 1
+                f.track = 0
+            elif _op_writes[op] and d.rd == f.track:
+                overwrites = 1
+        retired = h.instret
+        st = step(m, h, d, op)
+        h.cycle += 1
+        h.instret += 1
+        if overwrites and h.instret != retired:      # it retired, so rd was really written
+            f.track_result = 2
+            f.track = 0
+            if f.stop_on_masked:
+                m.s.stop_reason = STOP_MASKED
+                m.s.stop_hart = h.id
+                return ST_STOP
+        if st:
+            return st
+        if not (f.track or (f.armed and f.ctx)):
+            return ST_BREAK           # nothing left to observe: back to the fast loop
+    return ST_OK
+
+cdef int check_interrupts(Mach* m, Hart* h) noexcept nogil:
+    """Take a pending NMI or enabled interrupt; wake a WFI hart. Returns 1 if a trap was taken."""
+    cdef uint32_t pending
+    if h.nmi_pending and (h.mnstatus & MNSTATUS_NMIE):
+        take_nmi(m, h)
+        return 1
+    pending = compute_mip(m, h) & h.mie
+    if not pending:
+        return 0
+    h.wfi = 0
+    if (h.priv < 3 or (h.mstatus & MSTATUS_MIE)) and (h.mnstatus & MNSTATUS_NMIE):
+        if pending & (1 << IRQ_MEI):
+            take_interrupt(h, IRQ_MEI)
+        elif pending & (1 << IRQ_MSI):
+            take_interrupt(h, IRQ_MSI)
+        else:
+            take_interrupt(h, IRQ_MTI)
+        return 1
+    return 0
+
+cdef uint64_t hart_wake_cycle(Mach* m, Hart* h) noexcept nogil:
+    """Earliest own-event cycle (timer interrupt, watchdog) that can change what h does."""
+    cdef uint64_t t = NEVER, c
+    if h.mie & (1 << IRQ_MTI):
+        c = clint_timer_cycle(m, h)
+        if c > h.cycle:
+            t = c
+    if m.s.wdog.ctrl[h.id] and m.s.wdog.deadline[h.id] < t:
+        t = m.s.wdog.deadline[h.id]
+    return t
+
+cdef inline int hart_idle(Mach* m, Hart* h) noexcept nogil:
+    return h.halted or (h.wfi and not (compute_mip(m, h) & h.mie) and not h.nmi_pending)
+
+cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
+    """Advance h to `end`. Returns 1 when the machine stops (reason in the state)."""
+    cdef RegFlip* f = &m.hooks.flip[h.id]
+    cdef uint64_t lim, c, n, before
+    cdef int st
+    while h.cycle < end:
+        if h.halted:
+            h.cycle = end
+            break
+        if m.hooks.failstop_armed[h.id] and h.instret >= m.hooks.failstop_at[h.id]:
+            m.hooks.failstop_armed[h.id] = 0
+            h.halted = 1
+            continue
+        if f.armed and not f.ctx and h.instret >= f.at:
+            fire_flip(m, h, f)
+        if m.s.wdog.ctrl[h.id] and h.cycle >= m.s.wdog.deadline[h.id]:
+            m.s.wdog.ctrl[h.id] = 0
+            h.nmi_pending = 1
+        check_interrupts(m, h)
+        lim = end
+        c = hart_wake_cycle(m, h)
+        if c < lim:
+            lim = c
+        if h.wfi:
+            h.cycle = lim
+            continue
+        n = lim - h.cycle
+        if m.instr_budget >= 0:
+            if m.instr_budget == 0:
+                m.s.stop_reason = STOP_INSTR_LIMIT
+                m.s.stop_hart = h.id
+                return 1
+            if <uint64_t>m.instr_budget < n:
+                n = m.instr_budget
+        if f.armed and not f.ctx and f.at - h.instret < n:
+            n = f.at - h.instret
+        if m.hooks.failstop_armed[h.id] and m.hooks.failstop_at[h.id] - h.instret < n:
+            n = m.hooks.failstop_at[h.id] - h.instret
+        before = h.cycle
+        if f.track or (f.armed and f.ctx):
+            st = run_chunk_observed(m, h, h.cycle + n)
+        else:
+            st = run_chunk_fast(m, h, h.cycle + n)
+        if m.instr_budget >= 0:
+            m.instr_budget -= <int64_t>(h.cycle - before)
+        if st == ST_STOP:
+            return 1
+    return 0
+
+cdef void apply_memory_flips(Mach* m, uint64_t now) noexcept nogil:
+    cdef int i, k = 0
+    cdef uint32_t off
+    cdef int st = 0
+    for i in range(m.hooks.nmflips):
+        if m.hooks.mflip_cycle[i] <= now:
+            off = m.hooks.mflip_off[i]
+            m.ram[off] ^= <uint8_t>(1 << m.hooks.mflip_bit[i])
+            ram_written(m, &m.s.harts[0], off, &st)
+        else:
+            m.hooks.mflip_cycle[k] = m.hooks.mflip_cycle[i]
+            m.hooks.mflip_off[k] = m.hooks.mflip_off[i]
+            m.hooks.mflip_bit[k] = m.hooks.mflip_bit[i]
+            k += 1
+    m.hooks.nmflips = k
+
+cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
+    """Run rounds until something stops the machine; returns the stop reason."""
+    cdef State* s = m.s
+    cdef uint32_t i
+    cdef Hart* h
+    cdef uint64_t t, nxt, c
+    cdef int all_idle
+    s.stop_reason = STOP_NONE
+    # a round never runs past the cycle limit, unless a hart is already beyond it (stopped mid-round)
+    if s.round_end > cycle_limit:
+        s.round_end = cycle_limit
+        for i in range(s.nharts):
+            if s.harts[i].cycle > s.round_end:
+                s.round_end = s.harts[i].cycle
+    while True:
+        for i in range(s.nharts):
+            h = &s.harts[i]
+            if h.cycle < s.round_end and run_hart(m, h, s.round_end):
+                return s.stop_reason
+        # the round is complete: every hart is at round_end
+        t = s.round_end
+        s.round_start = t
+        apply_memory_flips(m, t)
+        if t >= cycle_limit:
+            s.stop_reason = STOP_CYCLE_LIMIT
+            return s.stop_reason
+        nxt = cycle_limit
+        if m.hooks.nmflips and m.hooks.mflip_cycle[0] < nxt:
+            nxt = m.hooks.mflip_cycle[0]
+        all_idle = 1
+        for i in range(s.nharts):
+            if not hart_idle(m, &s.harts[i]):
+                all_idle = 0
+                break
+        if all_idle:
+            # nothing runs until some hart's timer or watchdog fires: jump there
+            for i in range(s.nharts):
+                if not s.harts[i].halted:
+                    c = hart_wake_cycle(m, &s.harts[i])
+                    if c < nxt:
+                        nxt = c
+            if nxt == NEVER:
+                s.stop_reason = STOP_IDLE
+                return s.stop_reason
+            s.round_end = nxt
+        else:
+            s.round_end = t + s.quantum if t + s.quantum < nxt else nxt
