@@ -29,6 +29,7 @@ cpdef enum Op:
     OP_LR_W, OP_SC_W, OP_AMOSWAP, OP_AMOADD, OP_AMOXOR, OP_AMOAND, OP_AMOOR
     OP_AMOMIN, OP_AMOMAX, OP_AMOMINU, OP_AMOMAXU
     OP_PROBE      # a PC probe sits here; the real op is in Insn.op2
+    OP_REDECODE   # the word was stored to since it was decoded: decode it again when reached
     OP_COUNT
 
 # One decoded instruction. rd == 0 is decoded as 32, a sink register, so x0 stays zero for free.

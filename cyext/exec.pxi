@@ -7,14 +7,14 @@ cdef enum:
     ST_BREAK = 1
     ST_STOP = 2
 
-cdef inline void ram_written(Mach* m, Hart* h, uint32_t off, int* st) noexcept nogil:
-    """Bookkeeping for a store into RAM: dirty page, decoded-page invalidation, LR reservations."""
+cdef inline void ram_written(Mach* m, Hart* h, uint32_t off) noexcept nogil:
+    """Bookkeeping for a store into RAM: dirty page, stale decoded word, LR reservations."""
     cdef uint32_t page = off >> PAGE_SHIFT
     cdef uint32_t i
     m.page_epoch[page] = m.epoch
     if m.page_valid[page]:
-        m.page_valid[page] = 0
-        st[0] = ST_BREAK          # this hart may be executing the page it just changed
+        # decode the word again when it is next executed: data next to code costs one slot, not a page
+        m.pages[page][(off >> 2) & ((1 << (PAGE_SHIFT - 2)) - 1)].op = OP_REDECODE
     if m.nresv:
         for i in range(m.s.nharts):
             if i != h.id and m.s.harts[i].resv_valid and m.s.harts[i].resv_addr == ((off + RAM_BASE) & ~3u):
@@ -65,7 +65,7 @@ cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) n
             (<uint16_t*>(m.ram + off))[0] = <uint16_t>val
         else:
             m.ram[off] = <uint8_t>val
-        ram_written(m, h, off, &st)
+        ram_written(m, h, off)
         return st
     r = mmio_store(m, h, addr, size, val)
     if r < 0:
@@ -104,7 +104,7 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     if op == OP_SC_W:
         if h.resv_valid and h.resv_addr == addr:
             p[0] = src
-            ram_written(m, h, off, &st)
+            ram_written(m, h, off)
             h.x[d.rd] = 0
         else:
             h.x[d.rd] = 1
@@ -123,7 +123,7 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     elif op == OP_AMOMAX: p[0] = old if <int32_t>old > <int32_t>src else src
     elif op == OP_AMOMINU: p[0] = old if old < src else src
     else: p[0] = old if old > src else src
-    ram_written(m, h, off, &st)
+    ram_written(m, h, off)
     h.x[d.rd] = old
     h.pc += 4
     return st
@@ -172,6 +172,7 @@ cdef inline int csr_op(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     return st
 
 cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
+    # every test below compares op with constants only, so Cython emits one C switch
     cdef uint32_t* x = h.x
     cdef uint32_t a = x[d.rs1], b = x[d.rs2], v = 0
     cdef int r
@@ -243,9 +244,12 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         elif a == 0x80000000u and b == 0xFFFFFFFFu: x[d.rd] = 0
         else: x[d.rd] = <uint32_t>(<int32_t>a % <int32_t>b)
     elif op == OP_REMU: x[d.rd] = a if b == 0 else a % b
-    elif op >= OP_LR_W and op <= OP_AMOMAXU:
+    elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP or op == OP_AMOADD or op == OP_AMOXOR or
+          op == OP_AMOAND or op == OP_AMOOR or op == OP_AMOMIN or op == OP_AMOMAX or op == OP_AMOMINU or
+          op == OP_AMOMAXU):
         return amo(m, h, d, op)
-    elif op >= OP_CSRRW and op <= OP_CSRRCI:
+    elif (op == OP_CSRRW or op == OP_CSRRS or op == OP_CSRRC or op == OP_CSRRWI or op == OP_CSRRSI or
+          op == OP_CSRRCI):
         return csr_op(m, h, d, op)
     elif op == OP_FENCE:
         pass

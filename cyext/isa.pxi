@@ -20,7 +20,7 @@ _FMT = {"R": F_R, "I": F_I, "L": F_L, "S": F_S, "B": F_B, "U": F_U, "J": F_J, "S
 def _init_decoder():
     global _nenc
     from cyext.encoding import READS_RS1, READS_RS2, WRITES_RD
-    if len(ENCODINGS) + 2 != OP_COUNT:
+    if len(ENCODINGS) + 3 != OP_COUNT:
         raise ImportError("cyext.encoding.ENCODINGS does not match the Op enum in core.pxd")
     _nenc = len(ENCODINGS)
     for i, (name, match, mask, fmt) in enumerate(ENCODINGS):

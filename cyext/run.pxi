@@ -14,6 +14,15 @@ cdef enum:
     STOP_IDLE = 8
 
 
+cdef inline void mark_probe(Mach* m, Insn* d, uint32_t addr) noexcept nogil:
+    """Probes become OP_PROBE entries, so they cost nothing where no probe is."""
+    cdef int p
+    for p in range(m.hooks.nprobes):
+        if m.probe_addrs[p] == addr:
+            d.op2 = d.op
+            d.op = OP_PROBE
+            return
+
 cdef Insn* decode_page(Mach* m, uint32_t page) noexcept nogil:
     cdef Insn* d = m.pages[page]
     cdef uint32_t* words = <uint32_t*>(m.ram + (page << PAGE_SHIFT))
@@ -26,11 +35,9 @@ cdef Insn* decode_page(Mach* m, uint32_t page) noexcept nogil:
         m.pages[page] = d
     for i in range(1 << (PAGE_SHIFT - 2)):
         decode(words[i], &d[i])
-    for p in range(m.hooks.nprobes):       # probes become OP_PROBE entries: free when not hit
-        if m.probe_addrs[p] - base < 4096 and not (m.probe_addrs[p] & 3):
-            i = (m.probe_addrs[p] - base) >> 2
-            d[i].op2 = d[i].op
-            d[i].op = OP_PROBE
+    for p in range(m.hooks.nprobes):
+        if m.probe_addrs[p] - base < 4096:
+            mark_probe(m, &d[(m.probe_addrs[p] - base) >> 2], m.probe_addrs[p])
     m.page_valid[page] = 1
     return d
 
@@ -79,6 +86,17 @@ cdef inline int probe_hit(Mach* m, Hart* h) noexcept nogil:
             return ST_STOP
     return ST_OK
 
+cdef int special_op(Mach* m, Hart* h, Insn* d) noexcept nogil:
+    """The op to execute at a probed or stale slot, or -1 when a probe stops the run first."""
+    if d.op == OP_REDECODE:
+        decode((<uint32_t*>(m.ram + (h.pc - RAM_BASE)))[0], d)
+        mark_probe(m, d, h.pc)
+    if d.op == OP_PROBE:
+        if probe_hit(m, h) == ST_STOP:
+            return -1
+        return d.op2
+    return d.op
+
 cdef int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
     """Run h until its cycle reaches `end` or a step asks for a break. The hot loop."""
     cdef uint64_t base = NO_PAGE, off
@@ -95,10 +113,10 @@ cdef int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             off = h.pc - (h.pc & ~0xFFFu)
         d = &page[off >> 2]
         op = d.op
-        if op == OP_PROBE:
-            if probe_hit(m, h) == ST_STOP:
+        if op >= OP_PROBE:
+            op = special_op(m, h, d)
+            if op < 0:
                 return ST_STOP
-            op = d.op2
         st = step(m, h, d, op)
         h.cycle += 1
         h.instret += 1
@@ -149,10 +167,10 @@ cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             off = h.pc - (h.pc & ~0xFFFu)
         d = &page[off >> 2]
         op = d.op
-        if op == OP_PROBE:
-            if probe_hit(m, h) == ST_STOP:
+        if op >= OP_PROBE:
+            op = special_op(m, h, d)
+            if op < 0:
                 return ST_STOP
-            op = d.op2
         if f.armed and f.ctx and in_context(f, h):
             if f.ctx_count == f.at:
                 fire_flip(m, h, f)
@@ -268,12 +286,11 @@ cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
 cdef void apply_memory_flips(Mach* m, uint64_t now) noexcept nogil:
     cdef int i, k = 0
     cdef uint32_t off
-    cdef int st = 0
     for i in range(m.hooks.nmflips):
         if m.hooks.mflip_cycle[i] <= now:
             off = m.hooks.mflip_off[i]
             m.ram[off] ^= <uint8_t>(1 << m.hooks.mflip_bit[i])
-            ram_written(m, &m.s.harts[0], off, &st)
+            ram_written(m, &m.s.harts[0], off)
         else:
             m.hooks.mflip_cycle[k] = m.hooks.mflip_cycle[i]
             m.hooks.mflip_off[k] = m.hooks.mflip_off[i]

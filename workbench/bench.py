@@ -1,0 +1,58 @@
+"""Benchmarks behind `mrwb bench`: they print figures, with a reference measured in the same run."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from workbench.hw import RAM_BASE, Machine
+
+
+def cpu(scale: int = 1000, reference: bool = True) -> dict:
+    """MIPS of the machine model on a CPU-bound program, and Unicorn's on the same binary."""
+    from workbench import benchprog
+    path = benchprog.cpu_program(scale)
+    m = Machine()
+    m.load_elf(path)
+    t0 = time.perf_counter()
+    stop = m.run()
+    wall = time.perf_counter() - t0
+    if stop.reason != "poweroff":
+        raise RuntimeError(f"benchmark program did not finish: {stop}")
+    ours = stop.instructions / wall / 1e6
+    print(f"machine model: {stop.instructions:,} instructions in {wall:.2f} s = {ours:.0f} MIPS "
+          f"(checksum a0={m.harts[0].x['a0']:#010x})")
+    result = {"instructions": stop.instructions, "seconds": wall, "mips": ours}
+    if reference:
+        n, secs = benchprog.run_unicorn_bench(path)
+        ref = n / secs / 1e6
+        print(f"unicorn:       {n:,} instructions in {secs:.2f} s = {ref:.0f} MIPS")
+        print(f"ratio machine/unicorn: {ours / ref:.2f}")
+        result.update(unicorn_mips=ref, ratio=ours / ref)
+    return result
+
+
+def snapshot(ram_mib: int = 64, dirty_percent: float = 1.0, repeat: int = 20) -> dict:
+    """Time to restore a snapshot of a `ram_mib` machine after dirtying `dirty_percent` of its pages,
+    next to a plain full copy of RAM (what a restore without dirty tracking would cost)."""
+    m = Machine(ram_size=ram_mib << 20)
+    snap = m.snapshot()
+    npages = m.ram_size // 4096
+    rng = np.random.default_rng(1)
+    pages = rng.choice(npages, size=max(1, int(npages * dirty_percent / 100)), replace=False)
+    times = []
+    for _ in range(repeat):
+        for p in pages:
+            m.write(RAM_BASE + int(p) * 4096, b"\x01")
+        t0 = time.perf_counter()
+        copied = m.restore(snap)
+        times.append(time.perf_counter() - t0)
+    full = np.empty(m.ram_size, np.uint8)
+    t0 = time.perf_counter()
+    np.copyto(full, snap.ram)
+    full_copy = time.perf_counter() - t0
+    med = float(np.median(times))
+    print(f"restore of a {ram_mib} MiB machine with {len(pages)} of {npages} pages dirty "
+          f"({dirty_percent}%): median {med * 1e3:.3f} ms over {repeat} runs, {copied} pages copied")
+    print(f"reference, full RAM copy: {full_copy * 1e3:.3f} ms")
+    return {"restore_ms": med * 1e3, "full_copy_ms": full_copy * 1e3, "pages": int(copied)}
