@@ -1,0 +1,30 @@
+/* The AppVM kernel's internal interface: the workloads and the record they fill in. */
+#ifndef APPVM_H
+#define APPVM_H
+#include "guest.h"
+#include "workload.h"
+#include "store.h"
+
+extern struct wl_result wl_result;      /* read by the workbench at this symbol */
+extern volatile u32 wl_progress;        /* iterations done so far */
+
+/* Workload parameters from the config store. */
+struct wl_params {
+    u32 appvm, iterations, seed;
+};
+
+/* Each workload fills wl_result.{status,iterations,checksum}. */
+void wl_compute(const struct wl_params *p);
+void wl_hcall(const struct wl_params *p);
+void wl_pmp(const struct wl_params *p);
+void wl_badcall(const struct wl_params *p);
+
+static inline u32 xorshift(u32 x)
+{
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return x;
+}
+static inline u32 mix(u32 h, u32 v) { return (h ^ v) * 0x01000193u; }  /* FNV-1a step */
+#endif

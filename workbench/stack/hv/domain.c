@@ -1,0 +1,244 @@
+/* Domains: creation from a boot module (an ELF linked for its slot), pause, shutdown, crash and
+ * destruction.  Domain and vCPU structures live in the preserved heap; their table is the
+ * preserved root's dom[], guarded by dom_lock. */
+#include "hv.h"
+
+struct domain *domain_get(u32 domid)
+{
+    if (domid >= MAX_DOMAINS)
+        return NULL;
+    struct domain *d = READ_ONCE(PRESERVED->dom[domid]);
+    return d && d->magic == DOMAIN_MAGIC ? d : NULL;
+}
+
+/* Is [addr, addr+len) inside d's own slot? */
+int guest_range_ok(struct domain *d, u32 addr, u32 len)
+{
+    return addr >= d->base && len <= d->size && addr - d->base <= d->size - len;
+}
+
+struct elf32_ehdr {
+    u8 ident[16];
+    u16 type, machine;
+    u32 version, entry, phoff, shoff, flags;
+    u16 ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf32_phdr {
+    u32 type, offset, vaddr, paddr, filesz, memsz, flags, align;
+};
+#define PT_LOAD 1
+#define EM_RISCV 243
+
+/* Copy the module's loadable segments into d's slot; returns the entry point or 0. */
+static u32 load_elf(struct domain *d, const struct boot_module *m)
+{
+    const u8 *img = (const u8 *)(uptr)m->addr;
+    struct elf32_ehdr eh;
+    if (m->size < sizeof(eh))
+        return 0;
+    memcpy(&eh, img, sizeof(eh));
+    if (memcmp(eh.ident, "\177ELF", 4) || eh.ident[4] != 1 || eh.machine != EM_RISCV ||
+        eh.phentsize != sizeof(struct elf32_phdr) || eh.phoff > m->size ||
+        eh.phnum > (m->size - eh.phoff) / sizeof(struct elf32_phdr))
+        return 0;
+    u32 lo = d->base + SLOT_IMAGE_OFF;
+    for (u32 i = 0; i < eh.phnum; i++) {
+        struct elf32_phdr ph;
+        memcpy(&ph, img + eh.phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.type != PT_LOAD || ph.memsz == 0)
+            continue;
+        if (ph.vaddr < lo || !guest_range_ok(d, ph.vaddr, ph.memsz) || ph.filesz > ph.memsz ||
+            ph.offset > m->size || ph.filesz > m->size - ph.offset)
+            return 0;
+        memcpy((void *)(uptr)ph.vaddr, img + ph.offset, ph.filesz);
+        memset((void *)(uptr)(ph.vaddr + ph.filesz), 0, ph.memsz - ph.filesz);
+    }
+    return eh.entry >= lo && guest_range_ok(d, eh.entry, 4) ? eh.entry : 0;
+}
+
+/* Create a paused domain from boot module `module` in the slot the module is linked for. */
+struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err)
+{
+    struct preserved *p = PRESERVED;
+    if (module >= hv.bi.nmodules || hv.bi.module[module].kind == MOD_NONE ||
+        hv.bi.module[module].slot >= MAX_SLOTS) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    const struct boot_module *m = &hv.bi.module[module];
+    if (hart != ~0u && hart >= hv.nharts) {
+        *err = -EINVAL;
+        return NULL;
+    }
+    struct domain *d = heap_alloc(sizeof(*d));
+    struct vcpu *v = heap_alloc(sizeof(*v));
+    if (!d || !v) {
+        if (d) heap_free(d);
+        if (v) heap_free(v);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    u32 id = MAX_DOMAINS;
+    LOCK(&p->dom_lock);
+    for (u32 i = 0; i < MAX_DOMAINS; i++)
+        if (p->dom[i] && p->dom[i]->slot == m->slot)
+            goto busy;
+    for (u32 i = 0; i < MAX_DOMAINS && id == MAX_DOMAINS; i++)
+        if (!p->dom[i])
+            id = i;
+    if (id == MAX_DOMAINS)
+        goto busy;
+    p->dom[id] = d;                       /* reserved: magic is still 0, so domain_get ignores it */
+    spin_unlock(&p->dom_lock);
+
+    d->domid = id;
+    d->slot = m->slot;
+    d->base = SLOT_ADDR(m->slot);
+    d->size = SLOT_SIZE;
+    d->module = module;
+    d->shinfo = (struct shared_info *)(uptr)(d->base + SLOT_SHINFO_OFF);
+    d->vcpu = v;
+    d->state = DOMSTATE_PAUSED;
+    v->dom = d;
+    sched_init_vcpu(v, hart != ~0u ? hart : id % hv.nharts);
+    memset(d->shinfo, 0, 2 * PAGE_SIZE);  /* shared info and config-store ring */
+    u32 entry = load_elf(d, m);
+    if (!entry) {
+        hv_printf("hv: module %u is not a valid image for slot %u\n", module, m->slot);
+        LOCK(&p->dom_lock);
+        p->dom[id] = NULL;
+        spin_unlock(&p->dom_lock);
+        heap_free(d);
+        heap_free(v);
+        *err = -EINVAL;
+        return NULL;
+    }
+    struct start_info *si = &d->shinfo->start;
+    si->magic = START_MAGIC;
+    si->domid = id;
+    si->slot = d->slot;
+    si->slot_base = d->base;
+    si->slot_size = d->size;
+    si->nharts = hv.nharts;
+    si->store_ring = d->base + SLOT_STORE_OFF;
+    si->appvm_index = appvm_index;
+    v->regs.x[REG_PC] = entry;
+    v->regs.x[10] = id;
+    v->regs.x[11] = (u32)(uptr)d->shinfo;
+    evtchn_init_domain(d);
+    gnttab_init_domain(d);
+    gnttab_grant_in(d, 0, si->store_ring, 0);   /* GREF_STORE: the ring page, to the PrivVM */
+    fence();
+    d->magic = DOMAIN_MAGIC;
+    hv_printf("hv: created d%u in slot %u from module %u, hart %u, entry 0x%08x\n", id, d->slot, module,
+              v->hart, entry);
+    return d;
+busy:
+    spin_unlock(&p->dom_lock);
+    heap_free(d);
+    heap_free(v);
+    *err = -EBUSY;
+    return NULL;
+}
+
+void domain_pause(struct domain *d, int pause)
+{
+    LOCK(&d->lock);
+    if (pause && d->state == DOMSTATE_RUNNING)
+        d->state = DOMSTATE_PAUSED;
+    else if (!pause && d->state == DOMSTATE_PAUSED)
+        d->state = DOMSTATE_RUNNING;
+    spin_unlock(&d->lock);
+    vcpu_wake(d->vcpu);                   /* queues it if it can run now, else kicks its hart */
+}
+
+static void notify_toolstack(struct domain *d)
+{
+    struct domain *priv = domain_get(0);
+    if (priv && priv != d)
+        evtchn_send_virq(priv, VIRQ_DOM_EXC);
+}
+
+void domain_shutdown(struct domain *d, u32 reason)
+{
+    LOCK(&d->lock);
+    int was_alive = d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED;
+    if (was_alive) {
+        d->state = DOMSTATE_SHUTDOWN;
+        d->shutdown_reason = reason;
+    }
+    spin_unlock(&d->lock);
+    if (!was_alive)
+        return;
+    vcpu_down(d->vcpu);
+    hv_printf("hv: d%u shut down (reason %u)\n", d->domid, reason);
+    if (d->privileged) {                  /* the toolstack decides when the system stops */
+        if (hv.bi.boot_flags & BOOT_DUMP_AT_EXIT)
+            hv_dump("all");
+        hv_printf("hv: PrivVM shut down at mtime %u: %s\n", (u32)now(),
+                  reason == SHUTDOWN_reboot ? "reset" : "power off");
+        mmio_write(SYSCON_BASE, reason == SHUTDOWN_reboot ? 0x7777 : SYSCON_POWEROFF);
+        park_hart();
+    }
+    notify_toolstack(d);
+}
+
+void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval)
+{
+    LOCK(&d->lock);
+    int was_alive = d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED;
+    if (was_alive) {
+        d->state = DOMSTATE_CRASHED;
+        d->shutdown_reason = SHUTDOWN_crash;
+        d->crash_cause = cause;
+        d->crash_pc = pc;
+        d->crash_tval = tval;
+    }
+    spin_unlock(&d->lock);
+    if (!was_alive)
+        return;
+    vcpu_down(d->vcpu);
+    if (d->privileged)
+        panic("domain_crash", "the PrivVM crashed");   /* privvm_reboot recovery comes later */
+    notify_toolstack(d);
+}
+
+/* Free a domain that no longer runs.  -EBUSY while its vCPU is still on a hart or its pages are
+ * mapped by someone. */
+long domain_destroy(struct domain *d)
+{
+    struct preserved *p = PRESERVED;
+    if (d->privileged)
+        return -EPERM;
+    if (d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED)
+        domain_crash(d, 0, 0, 0);
+    if (READ_ONCE(d->vcpu->running) || d->vcpu->on_rq)
+        return -EBUSY;
+    for (u32 i = 0; i < NR_GRANTS; i++)
+        if (d->grant[i].in_use && d->grant[i].mapcount)
+            return -EBUSY;
+    evtchn_close_all(d);
+    gnttab_release_all(d);
+    LOCK(&p->dom_lock);
+    p->dom[d->domid] = NULL;
+    spin_unlock(&p->dom_lock);
+    d->magic = 0;
+    heap_free(d->vcpu);
+    heap_free(d);
+    return 0;
+}
+
+void domain_dump(void)
+{
+    static const char *st[] = { "paused", "running", "shutdown", "crashed" };
+    for (u32 i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = domain_get(i);
+        if (!d)
+            continue;
+        struct vcpu *v = d->vcpu;
+        hv_printf("d%u slot %u %s: vcpu hart %u state %u%s pc 0x%08x, upcall pending %u mask %u, lock %u\n",
+                  i, d->slot, d->state < 4 ? st[d->state] : "?", v->hart, v->state,
+                  v->running ? " (running)" : "", v->regs.x[REG_PC], d->shinfo->vcpu[0].upcall_pending,
+                  d->shinfo->vcpu[0].upcall_mask, d->lock.locked);
+    }
+}

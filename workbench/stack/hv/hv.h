@@ -1,0 +1,252 @@
+/* Hypervisor-private declarations: per-hart state (static, rebuilt at every boot), domains and vCPUs
+ * (in the preserved heap, so a microreboot can keep them), and each subsystem's entry points. */
+#ifndef HV_H
+#define HV_H
+#include "types.h"
+#include "platform.h"
+#include "bootinfo.h"
+#include "shared_info.h"
+#include "hverrno.h"
+#include "sched.h"
+#include "domctl.h"
+#include "event_channel.h"
+#include "grant_table.h"
+#include "lib.h"
+#include "offsets.h"
+
+/* ---- CSRs and MMIO ---- */
+#define csr_read(c) ({ u32 __v; __asm__ volatile("csrr %0, " #c : "=r"(__v)); __v; })
+#define csr_write(c, v) __asm__ volatile("csrw " #c ", %0" ::"r"((u32)(v)) : "memory")
+#define csr_set(c, v) __asm__ volatile("csrs " #c ", %0" ::"r"((u32)(v)) : "memory")
+#define csr_clear(c, v) __asm__ volatile("csrc " #c ", %0" ::"r"((u32)(v)) : "memory")
+static inline u32 mmio_read(u32 a) { return *(volatile u32 *)(uptr)a; }
+static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
+
+#define MSTATUS_MIE  (1u << 3)
+#define MSTATUS_MPIE (1u << 7)
+#define MSTATUS_MPP  (3u << 11)
+#define MIP_MSIP     (1u << 3)
+#define MIP_MTIP     (1u << 7)
+#define MCAUSE_INT   0x80000000u
+#define CAUSE_ECALL_U 8
+
+/* ---- timers (timer.c) ---- */
+struct timer {
+    u64 deadline;                 /* absolute mtime */
+    struct timer *next;           /* in the owning hart's list, guarded by its timer_lock */
+    void (*fn)(struct timer *);   /* runs on `hart` with no locks held */
+    void *data;
+    u32 hart;
+    u32 active;
+};
+
+/* ---- domains and vCPUs (domain.c, sched.c) ---- */
+struct vcpu {
+    struct guest_regs regs;       /* saved on every trap into the hv; MUST stay first (start.S) */
+    struct domain *dom;
+    u32 hart;                     /* pinned: the only hart that runs it */
+    /* guarded by percpu[hart].rq_lock */
+    u32 state;                    /* enum vcpu_state (RUNNING is reported from `running`) */
+    u32 running;                  /* currently on its hart */
+    u32 on_rq;
+    struct vcpu *rq_next;
+    /* owned by the vCPU's own hart (only it touches them) */
+    u32 upcall_pc;                /* 0 = no upcalls registered */
+    u32 poll_port;                /* SCHEDOP_poll: port waited for, 0 = not polling */
+    struct timer timer;           /* guest one-shot timer -> VIRQ_TIMER */
+    struct timer poll_timer;      /* SCHEDOP_poll timeout */
+    u32 hcall_nr;                 /* hypercall in progress, ~0 = none (hypercall_retry) */
+    u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
+};
+
+enum evtchn_state { ECS_FREE = 0, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ, ECS_RESERVED };
+struct evtchn {
+    u32 state;                    /* enum evtchn_state */
+    u32 remote_dom;               /* UNBOUND: who may bind; INTERDOMAIN: peer */
+    u32 remote_port;              /* INTERDOMAIN: peer's port */
+    u32 virq;                     /* VIRQ: which */
+};
+
+struct grant_entry {
+    u32 in_use;
+    u32 grantee;
+    u32 addr;                     /* page in the granter's slot */
+    u32 readonly;
+    u32 mapcount;                 /* maps held by the grantee */
+};
+struct grant_map {                /* a page this domain mapped; one PMP map entry each */
+    u32 in_use;
+    u32 dom, ref;
+    u32 addr;
+    u32 readonly;
+};
+
+#define DOMAIN_MAGIC 0x4E4D4F44u  /* "DOMN" */
+struct domain {
+    u32 magic;
+    /* immutable after creation */
+    u32 domid;
+    u32 slot, base, size;
+    u32 privileged;
+    u32 module;
+    struct shared_info *shinfo;
+    struct vcpu *vcpu;
+    /* guarded by lock */
+    struct spinlock lock;
+    u32 state;                    /* enum dom_state */
+    u32 shutdown_reason;
+    u32 crash_cause, crash_pc, crash_tval;
+    /* written lock-free by the domain's own hart */
+    u64 heartbeat;                /* mtime of the last heartbeat, 0 = never */
+    /* guarded by evtchn_lock */
+    struct spinlock evtchn_lock;
+    struct evtchn evtchn[NR_EVTCHN];
+    u32 virq_port[NR_VIRQ];
+    /* guarded by grant_lock */
+    struct spinlock grant_lock;
+    struct grant_entry grant[NR_GRANTS];
+    struct grant_map map[NR_PMP_MAPS];
+    /* guarded by the console lock */
+    u32 cons_len;
+    char cons_buf[120];
+};
+
+/* Root of the preserved heap (at PHEAP_BASE): where a new hv instance finds the surviving state. */
+#define PRESERVED_MAGIC 0x56525350u   /* "PSRV" */
+struct preserved {
+    u32 magic;
+    u32 generation;               /* hv instances booted over this heap */
+    struct spinlock dom_lock;     /* guards dom[] and next_domid */
+    struct domain *dom[MAX_DOMAINS];
+    u32 next_domid;
+    struct spinlock heap_lock;    /* guards the heap blocks */
+    u32 heap_start, heap_end;
+};
+#define PRESERVED ((struct preserved *)PHEAP_BASE)
+
+/* ---- per hart (static) ---- */
+struct percpu {
+    u32 scratch[2];               /* start.S: t0, t1 during trap entry */
+    struct guest_regs *frame;     /* start.S: where user registers go (current vCPU, or idle_frame) */
+    u32 stack_top;                /* start.S: hv stack for traps from U mode */
+    u32 kstack_top;               /* start.S: stack for traps from M mode and NMIs */
+    struct guest_regs ktrap;      /* start.S: registers at a machine-mode trap */
+    struct guest_regs nmi;        /* start.S: registers at an NMI */
+    u32 hartid;
+    u32 online;
+    struct vcpu *curr;            /* running vCPU, NULL = idle */
+    /* guarded by rq_lock */
+    struct spinlock rq_lock;
+    struct vcpu *rq_head, *rq_tail;
+    /* owned by this hart */
+    u64 slice_end;
+    u32 yielded;                  /* the current vCPU asked to yield */
+    /* guarded by timer_lock */
+    struct spinlock timer_lock;
+    struct timer *timers;
+    /* owned by this hart */
+    u32 probe_guard;              /* nonzero: an M-mode access fault resumes here (device probing) */
+    u32 has_wdog;
+    u32 mcause, mepc, mtval;      /* of the trap being handled */
+};
+
+extern struct percpu percpu[MAX_HARTS];
+static inline struct percpu *this_cpu(void) { return (struct percpu *)(uptr)csr_read(mscratch); }
+static inline u32 this_hart(void) { return csr_read(mhartid); }
+#define LOCK(l) spin_lock_as((l), this_hart() + 1)
+
+/* ---- global configuration (setup.c; static, rebuilt from the boot-info block) ---- */
+struct hv_config {
+    struct boot_info bi;
+    u32 nharts;
+    u32 slice_ticks, watchdog_ticks;
+};
+extern struct hv_config hv;
+extern volatile u32 hv_panicking;
+
+/* ---- entry points ---- */
+void panic(const char *fn, const char *msg) __attribute__((noreturn));
+#define ASSERT(c) do { if (!(c)) panic(__func__, "assertion failed: " #c); } while (0)
+void hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void uart_putc(char c);
+void park_hart(void) __attribute__((noreturn));
+
+/* heap.c */
+void heap_init(void);
+void *heap_alloc(u32 size);
+void heap_free(void *p);
+void heap_dump(void);
+
+/* timer.c */
+u64 now(void);
+void timer_init_hart(void);
+void timer_set(struct timer *t, u64 deadline);
+void timer_cancel(struct timer *t);
+void timer_interrupt(void);
+void timer_reprogram(void);
+void wdog_reload(void);
+long do_set_timer_op(struct vcpu *v, const u32 *a);
+void timer_dump(void);
+
+/* sched.c */
+void sched_init_hart(void);
+void sched_init_vcpu(struct vcpu *v, u32 hart);
+void vcpu_wake(struct vcpu *v);
+void vcpu_kick(struct vcpu *v);
+void vcpu_down(struct vcpu *v);
+void schedule(void);
+int sched_should_switch(struct percpu *pc);
+long do_sched_op(struct vcpu *v, const u32 *a);
+void sched_dump(void);
+
+/* domain.c */
+struct domain *domain_get(u32 domid);
+struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err);
+long domain_destroy(struct domain *d);
+void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval);
+void domain_shutdown(struct domain *d, u32 reason);
+void domain_pause(struct domain *d, int pause);
+int guest_range_ok(struct domain *d, u32 addr, u32 len);
+void domain_dump(void);
+
+/* event_channel.c */
+void evtchn_init_domain(struct domain *d);
+void evtchn_send_virq(struct domain *d, u32 virq);
+void evtchn_set_pending(struct domain *d, u32 port);
+void evtchn_close_all(struct domain *d);
+void upcall_maybe_deliver(struct vcpu *v);
+long evtchn_alloc_unbound_in(struct domain *d, u32 remote);
+long do_event_channel_op(struct vcpu *v, const u32 *a);
+long do_iret(struct vcpu *v, const u32 *a);
+long do_set_callbacks(struct vcpu *v, const u32 *a);
+void evtchn_dump(void);
+
+/* grant_table.c */
+void gnttab_init_domain(struct domain *d);
+long gnttab_grant_in(struct domain *d, u32 grantee, u32 addr, u32 readonly);
+void gnttab_release_all(struct domain *d);
+long do_grant_table_op(struct vcpu *v, const u32 *a);
+void gnttab_dump(void);
+
+/* pmp.c */
+void pmp_lock_pristine(void);
+void pmp_load_domain(struct domain *d);
+void pmp_dump(void);
+
+/* trap.c */
+void enter_first_guest(void) __attribute__((noreturn));
+
+/* hypercall.c, multicall.c, console.c, domctl.c */
+long hypercall_dispatch(struct vcpu *v, u32 nr, const u32 *args, int in_multicall);
+long do_multicall(struct vcpu *v, const u32 *a);
+long do_console_io(struct vcpu *v, const u32 *a);
+long do_domctl(struct vcpu *v, const u32 *a);
+void console_dump(void);
+
+/* dump.c: one table of named lock-free dumps */
+void hv_dump(const char *name);
+
+/* recovery/recovery.c */
+void recovery_on_panic(void);
+
+#endif

@@ -1,0 +1,23 @@
+/* Multicall: a batch of hypercalls in one trap.  The vCPU records how far the batch has got
+ * (mc_index), so a retried batch after a hypervisor microreboot can skip completed entries. */
+#include "hv.h"
+#include "multicall.h"
+
+/* multicall(entries, count) -> 0, or -errno if the batch itself is invalid */
+long do_multicall(struct vcpu *v, const u32 *a)
+{
+    u32 addr = a[0], n = a[1];
+    if (n > MAX_MULTICALL)
+        return -EINVAL;
+    if ((addr & 3) || !guest_range_ok(v->dom, addr, n * sizeof(struct multicall_entry)))
+        return -EFAULT;
+    struct multicall_entry *e = (void *)(uptr)addr;
+    for (v->mc_index = 0; v->mc_index < n; v->mc_index++) {
+        struct multicall_entry *m = &e[v->mc_index];
+        m->result = hypercall_dispatch(v, m->op, m->args, 1);
+        if (v->dom->state != DOMSTATE_RUNNING)     /* e.g. a shutdown inside the batch */
+            break;
+    }
+    v->mc_index = 0;
+    return 0;
+}

@@ -1,0 +1,136 @@
+/* Per-hart timers on the CLINT: a sorted list per hart; mtimecmp is set to the earliest of the first
+ * timer, the end of the running vCPU's time slice and a periodic tick.  The tick path reloads this
+ * hart's watchdog, so a hart stuck with interrupts disabled stops reloading it and is caught. */
+#include "hv.h"
+
+u64 now(void)
+{
+    u32 hi, lo;
+    do {
+        hi = mmio_read(CLINT_MTIME + 4);
+        lo = mmio_read(CLINT_MTIME);
+    } while (hi != mmio_read(CLINT_MTIME + 4));
+    return (u64)hi << 32 | lo;
+}
+
+static void clint_set(u32 h, u64 t)
+{
+    mmio_write(CLINT_MTIMECMP(h) + 4, 0xFFFFFFFFu);   /* no spurious interrupt between the halves */
+    mmio_write(CLINT_MTIMECMP(h), (u32)t);
+    mmio_write(CLINT_MTIMECMP(h) + 4, (u32)(t >> 32));
+}
+
+void wdog_reload(void)
+{
+    struct percpu *pc = this_cpu();
+    if (pc->has_wdog)
+        mmio_write(WDOG_BASE + WDOG_STRIDE * pc->hartid + 12, 1);
+}
+
+/* Program this hart's mtimecmp for the next event. */
+void timer_reprogram(void)
+{
+    struct percpu *pc = this_cpu();
+    u64 next = now() + hv.watchdog_ticks / 4;          /* periodic tick: reloads the watchdog */
+    if (pc->curr && pc->slice_end < next)
+        next = pc->slice_end;
+    struct timer *t = READ_ONCE(pc->timers);
+    if (t && t->deadline < next)
+        next = t->deadline;
+    clint_set(pc->hartid, next);
+}
+
+void timer_init_hart(void)
+{
+    struct percpu *pc = this_cpu();
+    spin_init(&pc->timer_lock);
+    pc->timers = NULL;
+    mmio_write(CLINT_MSIP(pc->hartid), 0);
+    timer_reprogram();
+    csr_write(mie, MIP_MTIP | MIP_MSIP);
+}
+
+static void unlink(struct percpu *pc, struct timer *t)
+{
+    for (struct timer **pp = &pc->timers; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            break;
+        }
+    t->active = 0;
+    t->next = NULL;
+}
+
+/* Arm t (re-arm if active) on its hart t->hart. */
+void timer_set(struct timer *t, u64 deadline)
+{
+    struct percpu *pc = &percpu[t->hart];
+    LOCK(&pc->timer_lock);
+    if (t->active)
+        unlink(pc, t);
+    t->deadline = deadline;
+    struct timer **pp = &pc->timers;
+    while (*pp && (*pp)->deadline <= deadline)
+        pp = &(*pp)->next;
+    t->next = *pp;
+    *pp = t;
+    t->active = 1;
+    spin_unlock(&pc->timer_lock);
+    if (t->hart == this_hart())
+        timer_reprogram();
+    else
+        mmio_write(CLINT_MSIP(t->hart), 1);
+}
+
+void timer_cancel(struct timer *t)
+{
+    struct percpu *pc = &percpu[t->hart];
+    LOCK(&pc->timer_lock);
+    if (t->active)
+        unlink(pc, t);
+    spin_unlock(&pc->timer_lock);
+}
+
+/* Machine timer interrupt: run expired timers (without the lock held), reload the watchdog. */
+void timer_interrupt(void)
+{
+    struct percpu *pc = this_cpu();
+    u64 t_now = now();
+    for (;;) {
+        LOCK(&pc->timer_lock);
+        struct timer *t = pc->timers;
+        if (!t || t->deadline > t_now) {
+            spin_unlock(&pc->timer_lock);
+            break;
+        }
+        unlink(pc, t);
+        spin_unlock(&pc->timer_lock);
+        t->fn(t);
+    }
+    wdog_reload();
+    timer_reprogram();
+}
+
+/* set_timer_op(deadline_lo, deadline_hi): one-shot VIRQ_TIMER; 0 cancels. */
+long do_set_timer_op(struct vcpu *v, const u32 *a)
+{
+    u64 deadline = (u64)a[1] << 32 | a[0];
+    if (!deadline) {
+        timer_cancel(&v->timer);
+        return 0;
+    }
+    timer_set(&v->timer, deadline);
+    return 0;
+}
+
+void timer_dump(void)
+{
+    for (u32 h = 0; h < hv.nharts; h++) {
+        struct percpu *pc = &percpu[h];
+        hv_printf("timers hart %u (lock %u):", h, pc->timer_lock.locked);
+        u32 n = 0;
+        for (struct timer *t = pc->timers; t && n < 16; t = t->next, n++)
+            hv_printf(" %u", (u32)t->deadline);
+        hv_printf("\n");
+    }
+}

@@ -1,0 +1,74 @@
+/* Traps from guests (U mode): hypercalls, interrupts, and faults.  A guest fault kills only that
+ * domain; the hypervisor reports it and carries on.  On the way out: maybe switch vCPU, refresh the
+ * guest-visible time, deliver a pending upcall. */
+#include "hv.h"
+#include "hypercall.h"
+
+extern void return_to_guest(void) __attribute__((noreturn));
+
+static const char *cause_name(u32 c)
+{
+    static const char *names[] = { "insn misaligned", "insn access fault", "illegal insn", "breakpoint",
+                                   "load misaligned", "load access fault", "store misaligned",
+                                   "store access fault", "ecall U", "ecall S", "?", "ecall M" };
+    return c < ARRAY_SIZE(names) ? names[c] : "?";
+}
+
+static void handle_interrupt(struct percpu *pc, u32 irq)
+{
+    if (irq == 3)
+        mmio_write(CLINT_MSIP(pc->hartid), 0);   /* IPI: the return path re-checks everything */
+    else if (irq == 7)
+        timer_interrupt();
+}
+
+/* Last steps before v runs again: refresh its view of time, deliver a pending upcall. */
+static void prepare_return(struct vcpu *v)
+{
+    struct shared_info *si = v->dom->shinfo;
+    u64 t = now();
+    si->time_version++;
+    fence();
+    si->time_lo = (u32)t;
+    si->time_hi = (u32)(t >> 32);
+    fence();
+    si->time_version++;
+    upcall_maybe_deliver(v);
+}
+
+/* Called by start.S with the vCPU's registers saved; returns to start.S, which resumes whatever
+ * vCPU percpu->frame then names. */
+void trap_user(struct percpu *pc)
+{
+    struct vcpu *v = pc->curr;
+    u32 cause = csr_read(mcause);
+    if (hv_panicking)
+        park_hart();
+    if (cause & MCAUSE_INT) {
+        handle_interrupt(pc, cause & 0x1F);
+    } else if (cause == CAUSE_ECALL_U) {
+        u32 nr = v->regs.x[17];
+        v->regs.x[REG_PC] += 4;
+        v->hcall_nr = nr;
+        long r = hypercall_dispatch(v, nr, &v->regs.x[10], 0);
+        v->hcall_nr = ~0u;
+        if (nr != HC_iret)                       /* iret restored a whole frame, a0 included */
+            v->regs.x[10] = (u32)r;
+    } else {
+        u32 tval = csr_read(mtval);
+        hv_printf("hv: d%u crashed: %s (mcause %u) at pc 0x%08x, address 0x%08x\n", v->dom->domid,
+                  cause_name(cause), cause, v->regs.x[REG_PC], tval);
+        domain_crash(v->dom, cause, v->regs.x[REG_PC], tval);
+    }
+    if (sched_should_switch(pc))
+        schedule();
+    prepare_return(pc->curr);
+}
+
+/* A hart's first entry into guest code (after boot). */
+void enter_first_guest(void)
+{
+    schedule();
+    prepare_return(this_cpu()->curr);
+    return_to_guest();
+}

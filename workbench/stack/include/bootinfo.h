@@ -1,0 +1,60 @@
+/* Boot-info block: how the workbench (or a QEMU loader file) tells the hypervisor what to boot.
+ * Every field is a u32, so Python packs it with struct.pack("<...I"). The hypervisor looks for it at
+ * a1 (our machine), then at BOOTINFO_ADDR (QEMU's loader), else uses a built-in default. */
+#ifndef BOOTINFO_H
+#define BOOTINFO_H
+#include "types.h"
+#include "platform.h"
+
+#define BOOTINFO_MAGIC   0x4257524Du   /* "MRWB" in memory order */
+#define BOOTINFO_VERSION 1
+
+enum module_kind { MOD_NONE = 0, MOD_PRIVVM = 1, MOD_APPVM = 2, MOD_DVM = 3 };
+
+struct boot_module {
+    u32 kind;      /* enum module_kind */
+    u32 slot;      /* slot the image is linked for */
+    u32 addr;      /* physical address of the ELF file */
+    u32 size;      /* bytes */
+};
+
+/* One AppVM of the system configuration; the PrivVM's toolstack creates it. */
+struct appvm_cfg {
+    u32 workload;    /* enum workload_id (workload.h) */
+    u32 iterations;  /* workload size */
+    u32 seed;        /* workload seed: results depend only on (workload, iterations, seed) */
+    u32 hart;        /* pin to this hart; 0xFFFFFFFF = round robin */
+};
+
+struct sys_config {
+    u32 nappvms;
+    u32 flags;       /* SYS_* */
+    struct appvm_cfg appvm[MAX_APPVMS];
+};
+
+#define SYS_HEALTH_CHECK (1u << 0)  /* after the AppVMs: destroy AppVM 0, create a fresh one, run it */
+
+enum recovery_kind { RECOVERY_HALT = 0, RECOVERY_REBOOT = 1, RECOVERY_REHYPE = 2 };
+enum panic_action { PANIC_HALT = 0, PANIC_POWEROFF_FAIL = 1 };
+
+struct boot_info {
+    u32 magic;            /* BOOTINFO_MAGIC */
+    u32 version;          /* BOOTINFO_VERSION */
+    u32 nharts;           /* harts the hypervisor uses (others park) */
+    u32 ram_size;         /* bytes of RAM from RAM_BASE */
+    u32 recovery;         /* enum recovery_kind */
+    u32 recovery_flags;   /* one bit per enhancement (hv/recovery/) */
+    u32 panic_action;     /* enum panic_action: after the panic dump (and failed recovery) */
+    u32 slice_ticks;      /* scheduler time slice, mtime ticks; 0 = default */
+    u32 watchdog_ticks;   /* watchdog timeout, mtime ticks; 0 = default */
+    u32 boot_flags;       /* BOOT_* */
+    u32 nmodules;
+    struct boot_module module[MAX_MODULES];
+    struct sys_config sys;
+};
+
+#define BOOT_RECOVERY    (1u << 0)   /* this boot is a microreboot: reuse the preserved heap */
+#define BOOT_DUMP_AT_EXIT (1u << 1)  /* run every hv state dump before powering off */
+#define BOOT_TEST_PANIC  (1u << 2)   /* test of the panic path: hart 0 faults right after boot */
+
+#endif

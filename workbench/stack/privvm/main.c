@@ -1,0 +1,105 @@
+/* The PrivVM's main loop.  The PrivVM creates the AppVMs of the system configuration
+ * (toolstack.c), serves the configuration store to them (store_server.c), answers their
+ * event-channel pings, watches domain exits (VIRQ_DOM_EXC), and when every AppVM has finished prints
+ * a status view and powers the system off. */
+#include "privvm.h"
+
+struct appvm apps[MAX_APPVMS];
+u32 shared_page[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));  /* grant-copied by `hcall` */
+u32 napps, dom_exc_port, dom_exc_seen;
+
+struct appvm *app_by_domid(u32 domid)
+{
+    for (u32 i = 0; i < napps; i++)
+        if (apps[i].domid == domid)
+            return &apps[i];
+    return NULL;
+}
+
+/* Anything for the loop to do?  Runs with upcalls masked (guest_wait). */
+int work_pending(void *unused)
+{
+    if (port_count[dom_exc_port] != dom_exc_seen)
+        return 1;
+    for (u32 i = 0; i < napps; i++) {
+        struct appvm *a = &apps[i];
+        if (!a->ring)
+            continue;
+        if (port_count[a->store_port] != a->store_seen || READ_ONCE(a->ring->req_prod) != a->ring->req_cons)
+            return 1;
+        if (a->ping_port && port_count[a->ping_port] != a->ping_seen)
+            return 1;
+    }
+    return 0;
+}
+
+/* The health check of DESIGN section 5: the infrastructure can still build and run a new VM. */
+static int health_check(void)
+{
+    struct appvm_cfg cfg = { 1 /* WL_COMPUTE */, 5, 1, 0xFFFFFFFFu };
+    u32 old = apps[0].domid;
+    if (destroy_appvm(&apps[0]) < 0 || create_appvm(0, &cfg) < 0)
+        return -1;
+    gprintf("privvm: health check: destroyed d%u, created d%u\n", old, apps[0].domid);
+    start_appvm(&apps[0]);
+    u32 alive = 1;
+    while (alive) {
+        guest_wait(work_pending, NULL);
+        apps[0].store_seen = port_count[apps[0].store_port];
+        serve_ring(&apps[0]);
+        dom_exc_seen = port_count[dom_exc_port];
+        alive = check_domains();
+    }
+    char k[STORE_MAX_PATH], res[STORE_MAX_VALUE];
+    appvm_key(k, sizeof(k), apps[0].domid, "result");
+    return st_read(k, res, sizeof(res)) > 0 && !strncmp(res, "ok ", 3) ? 0 : -1;
+}
+
+int main(void)
+{
+    napps = start->sys.nappvms;
+    gprintf("privvm: toolstack up on d%u, %u hart(s), %u AppVM(s) to create\n", my_domid, start->nharts, napps);
+    long p = evtchn_bind_virq(VIRQ_DOM_EXC);
+    GASSERT(p > 0);
+    dom_exc_port = p;
+    for (u32 i = 0; i < ARRAY_SIZE(shared_page); i++)
+        shared_page[i] = i * 0x9E3779B9u;
+    domctl_selftest();
+    store_init();
+    st_write(0, "/tool/name", "mrwb-toolstack");
+    st_watch(0, "/local/domain", "ping");
+    for (u32 i = 0; i < napps; i++)
+        if (create_appvm(i, &start->sys.appvm[i]) < 0)
+            apps[i].done = 1;
+    for (u32 i = 0; i < napps; i++)            /* start them together */
+        if (!apps[i].done)
+            start_appvm(&apps[i]);
+    u32 alive = check_domains();
+    while (alive) {
+        guest_wait(work_pending, NULL);
+        hc_heartbeat();
+        for (u32 i = 0; i < napps; i++) {
+            struct appvm *a = &apps[i];
+            if (!a->ring)
+                continue;
+            a->store_seen = port_count[a->store_port];
+            serve_ring(a);
+            if (a->ping_port && port_count[a->ping_port] != a->ping_seen) {
+                a->ping_seen = port_count[a->ping_port];
+                evtchn_send(a->ping_port);          /* pong */
+            }
+        }
+        if (port_count[dom_exc_port] != dom_exc_seen) {
+            dom_exc_seen = port_count[dom_exc_port];
+            alive = check_domains();
+        }
+    }
+    status_view();
+    if ((start->sys.flags & SYS_HEALTH_CHECK) && napps)
+        gprintf("privvm: health check %s\n", health_check() == 0 ? "ok" : "FAILED");
+    gprintf("privvm: config store contents:\n");
+    st_dump(gprintf);
+    gprintf("privvm: all AppVMs finished, powering off\n");
+    hc_shutdown(SHUTDOWN_poweroff);
+    return 0;
+}

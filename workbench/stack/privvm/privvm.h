@@ -1,0 +1,40 @@
+/* The PrivVM's internal interface: the AppVMs it manages, the config-store server (store_server.c)
+ * and the toolstack operations (toolstack.c); main.c runs the event loop. */
+#ifndef PRIVVM_H
+#define PRIVVM_H
+#include "guest.h"
+#include "store.h"
+#include "ring.h"
+#include "store_tree.h"
+#include "workload.h"
+
+struct appvm {
+    u32 domid, index;
+    struct appvm_cfg cfg;
+    u32 store_port;                   /* our end of its store channel */
+    struct store_ring_page *ring;     /* its store ring, grant-mapped */
+    u32 ring_handle;                  /* of that mapping */
+    u32 store_seen;
+    u32 ping_port, ping_seen;         /* our end of its ping channel (0 = none yet) */
+    u32 done;                         /* shut down or crashed */
+    struct domctl_getinfo info;       /* last status */
+};
+extern struct appvm apps[MAX_APPVMS];   /* AppVM i of the configuration; read by the workbench */
+extern u32 napps, dom_exc_port, dom_exc_seen;
+extern u32 shared_page[PAGE_SIZE / 4];
+struct appvm *app_by_domid(u32 domid);
+int work_pending(void *unused);
+
+/* store_server.c: answer requests on an AppVM's store ring; store_fire (store_tree.h) sends events */
+void serve_ring(struct appvm *a);
+
+/* toolstack.c */
+int module_for(u32 kind, u32 slot);
+void appvm_key(char *buf, u32 size, u32 domid, const char *key);   /* "/local/domain/<domid>/<key>" */
+int create_appvm(u32 i, const struct appvm_cfg *cfg);   /* domain, store channel and ring, keys */
+void start_appvm(struct appvm *a);                      /* write its control key: "go" */
+int destroy_appvm(struct appvm *a);
+u32 check_domains(void);                                /* -> AppVMs still alive */
+void status_view(void);
+void domctl_selftest(void);
+#endif

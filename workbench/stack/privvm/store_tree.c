@@ -1,0 +1,200 @@
+/* The configuration store (xenstore's role): a tree of named nodes with string values, and watches
+ * that fire when anything at or below a watched path changes.  Fixed-size pools, no allocation. */
+#include "lib.h"
+#include "hverrno.h"
+#include "store.h"        /* the wire ABI: sizes */
+#include "store_tree.h"
+
+#define NR_NODES 160
+#define NAME_LEN 20
+struct node {
+    u8 used;
+    s16 parent, child, next;          /* tree links (indices; -1 = none) */
+    char name[NAME_LEN];
+    char value[STORE_MAX_VALUE];
+};
+static struct node nodes[NR_NODES];
+
+#define NR_WATCHES 32
+struct watch {
+    u32 used, dom;
+    char path[STORE_MAX_PATH];
+    char token[16];
+};
+static struct watch watches[NR_WATCHES];
+
+void store_init(void)
+{
+    memset(nodes, 0, sizeof(nodes));
+    nodes[0] = (struct node){ 1, -1, -1, -1, "", "" };
+}
+
+/* Find (or with `create`, make) the node for an absolute path; -1 if absent or no space. */
+static int lookup(const char *path, int create)
+{
+    if (path[0] != '/' || strnlen(path, STORE_MAX_PATH) >= STORE_MAX_PATH)
+        return -1;
+    int n = 0;
+    const char *p = path + 1;
+    while (*p) {
+        char comp[NAME_LEN];
+        u32 len = 0;
+        while (p[len] && p[len] != '/')
+            len++;
+        if (len == 0 || len >= NAME_LEN)
+            return -1;
+        memcpy(comp, p, len);
+        comp[len] = 0;
+        int c = nodes[n].child;
+        while (c >= 0 && strcmp(nodes[c].name, comp))
+            c = nodes[c].next;
+        if (c < 0) {
+            if (!create)
+                return -1;
+            for (c = 1; c < NR_NODES && nodes[c].used; c++)
+                ;
+            if (c == NR_NODES)
+                return -1;
+            nodes[c] = (struct node){ 1, (s16)n, -1, -1, "", "" };
+            strlcpy(nodes[c].name, comp, NAME_LEN);
+            s16 *link = &nodes[n].child;          /* append: listings keep creation order */
+            while (*link >= 0)
+                link = &nodes[*link].next;
+            *link = (s16)c;
+        }
+        n = c;
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    return n;
+}
+
+static int may_write(u32 dom, const char *path)
+{
+    if (dom == 0)
+        return 1;
+    char own[32];
+    int n = snprintf(own, sizeof(own), "/local/domain/%u", dom);
+    return !strncmp(path, own, n) && (path[n] == '/' || path[n] == 0);
+}
+
+static void fire(const char *path)
+{
+    for (u32 i = 0; i < NR_WATCHES; i++) {
+        struct watch *w = &watches[i];
+        if (!w->used)
+            continue;
+        u32 n = strlen(w->path);
+        if (!strncmp(path, w->path, n) && (path[n] == '/' || path[n] == 0 || n == 1))
+            store_fire(w->dom, path, w->token);
+    }
+}
+
+int st_read(const char *path, char *val, u32 size)
+{
+    int n = lookup(path, 0);
+    if (n < 0)
+        return -ENOENT;
+    strlcpy(val, nodes[n].value, size);
+    return (int)strlen(val);
+}
+
+int st_write(u32 dom, const char *path, const char *val)
+{
+    if (!may_write(dom, path))
+        return -EPERM;
+    int n = lookup(path, 1);
+    if (n < 0)
+        return -ENOSPC;
+    strlcpy(nodes[n].value, val, STORE_MAX_VALUE);
+    fire(path);
+    return 0;
+}
+
+static void free_subtree(int n)
+{
+    for (int c = nodes[n].child; c >= 0; c = nodes[c].next)
+        free_subtree(c);
+    nodes[n].used = 0;
+}
+
+int st_rm(u32 dom, const char *path)
+{
+    if (!may_write(dom, path))
+        return -EPERM;
+    int n = lookup(path, 0);
+    if (n <= 0)
+        return -ENOENT;
+    int p = nodes[n].parent;
+    s16 *link = &nodes[p].child;
+    while (*link != n)
+        link = &nodes[*link].next;
+    *link = nodes[n].next;
+    free_subtree(n);
+    fire(path);
+    return 0;
+}
+
+int st_directory(const char *path, char *buf, u32 size)
+{
+    int n = lookup(path, 0);
+    if (n < 0)
+        return -ENOENT;
+    u32 len = 0;
+    for (int c = nodes[n].child; c >= 0; c = nodes[c].next) {
+        u32 l = strlen(nodes[c].name) + 1;
+        if (len + l > size)
+            break;
+        memcpy(buf + len, nodes[c].name, l);
+        len += l;
+    }
+    return (int)len;
+}
+
+int st_watch(u32 dom, const char *path, const char *token)
+{
+    if (path[0] != '/' || strnlen(path, STORE_MAX_PATH) >= STORE_MAX_PATH)
+        return -EINVAL;
+    for (u32 i = 0; i < NR_WATCHES; i++)
+        if (!watches[i].used) {
+            watches[i].used = 1;
+            watches[i].dom = dom;
+            strlcpy(watches[i].path, path, sizeof(watches[i].path));
+            strlcpy(watches[i].token, token, sizeof(watches[i].token));
+            store_fire(dom, path, watches[i].token);
+            return 0;
+        }
+    return -ENOSPC;
+}
+
+int st_unwatch(u32 dom, const char *path, const char *token)
+{
+    for (u32 i = 0; i < NR_WATCHES; i++)
+        if (watches[i].used && watches[i].dom == dom && !strcmp(watches[i].path, path) &&
+            !strcmp(watches[i].token, token)) {
+            watches[i].used = 0;
+            return 0;
+        }
+    return -ENOENT;
+}
+
+static void dump_node(int n, char *path, u32 len, st_print_fn print)
+{
+    if (n > 0) {
+        path[len++] = '/';
+        strlcpy(path + len, nodes[n].name, STORE_MAX_PATH - len);
+        len += strlen(nodes[n].name);
+        if (nodes[n].value[0])
+            print("  %s = \"%s\"\n", path, nodes[n].value);
+    }
+    for (int c = nodes[n].child; c >= 0; c = nodes[c].next)
+        dump_node(c, path, len, print);
+}
+
+void st_dump(st_print_fn print)
+{
+    char path[STORE_MAX_PATH + NAME_LEN + 2];
+    path[0] = 0;
+    dump_node(0, path, 0, print);
+}
