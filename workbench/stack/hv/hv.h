@@ -140,6 +140,7 @@ struct percpu {
     struct vcpu *rq_head, *rq_tail;
     /* owned by this hart */
     u64 slice_end;
+    u64 tick_deadline;            /* next periodic tick: fixed, so rescheduling never postpones it */
     u32 yielded;                  /* the current vCPU asked to yield */
     /* guarded by timer_lock */
     struct spinlock timer_lock;

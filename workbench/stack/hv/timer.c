@@ -31,7 +31,11 @@ void wdog_reload(void)
 void timer_reprogram(void)
 {
     struct percpu *pc = this_cpu();
-    u64 next = now() + hv.watchdog_ticks / 4;          /* periodic tick: reloads the watchdog */
+    /* the periodic tick reloads the watchdog; its deadline must not move with every reprogram, or a
+     * hart that reschedules more often than the tick would never take it and the watchdog would fire */
+    if (!pc->tick_deadline)
+        pc->tick_deadline = now() + hv.watchdog_ticks / 4;
+    u64 next = pc->tick_deadline;
     if (pc->curr && pc->slice_end < next)
         next = pc->slice_end;
     struct timer *t = READ_ONCE(pc->timers);
@@ -107,7 +111,10 @@ void timer_interrupt(void)
         spin_unlock(&pc->timer_lock);
         t->fn(t);
     }
-    wdog_reload();
+    if (t_now >= pc->tick_deadline) {
+        wdog_reload();
+        pc->tick_deadline = t_now + hv.watchdog_ticks / 4;
+    }
     timer_reprogram();
 }
 
