@@ -260,7 +260,7 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         take_exception(h, CAUSE_ECALL_M if h.priv == 3 else CAUSE_ECALL_U, 0)
         return ST_BREAK
     elif op == OP_EBREAK:
-        take_exception(h, CAUSE_BREAKPOINT, h.pc)
+        take_exception(h, CAUSE_BREAKPOINT, 0)     # mtval 0, as QEMU (the spec allows pc or 0)
         return ST_BREAK
     elif op == OP_MRET:
         if h.priv != 3:
