@@ -56,3 +56,30 @@ def snapshot(ram_mib: int = 64, dirty_percent: float = 1.0, repeat: int = 20) ->
           f"({dirty_percent}%): median {med * 1e3:.3f} ms over {repeat} runs, {copied} pages copied")
     print(f"reference, full RAM copy: {full_copy * 1e3:.3f} ms")
     return {"restore_ms": med * 1e3, "full_copy_ms": full_copy * 1e3, "pages": int(copied)}
+
+
+def boot(config=None) -> dict:
+    """Cycles and wall time to steady state and for the whole run of the default system (2 harts,
+    3 AppVMs unless `config` says otherwise), and simulated seconds per wall second. The images are
+    built (or taken from the cache) before the clock starts; the first DWARF parse is inside it."""
+    from workbench.system import System, SystemConfig
+    system = System(config or SystemConfig())
+    t0 = time.perf_counter()
+    steady = system.boot()
+    run = system.run("done")
+    wall = time.perf_counter() - t0
+    if not run.finished:
+        raise RuntimeError(f"the system did not finish: {run}")
+    c = system.config
+    print(f"system: {c.harts} harts, AppVMs {', '.join(c.appvms)}, iterations {', '.join(map(str, c.iterations))}")
+    print(f"to steady state: {steady.cycles:,} cycles ({steady.cycles / 1e5:.2f} ms simulated) "
+          f"in {steady.wall_seconds:.3f} s wall")
+    print(f"whole run:       {run.cycles:,} cycles ({run.cycles / 1e5:.1f} ms simulated), "
+          f"{run.instructions:,} instructions, in {wall:.3f} s wall (stop: {run.reason})")
+    print(f"after steady state: {run.elapsed_cycles / 1e8 / run.wall_seconds:.2f} simulated s per wall s "
+          f"({run.instructions / wall / 1e6:.0f} MIPS over the whole run)")
+    ratio = run.cycles / 1e8 / wall
+    print(f"simulated-to-wall ratio (whole run): {ratio:.2f}  (target: >= 0.5, i.e. 1 simulated s in < 2 s)")
+    return {"steady_cycles": steady.cycles, "steady_wall": steady.wall_seconds, "cycles": run.cycles,
+            "wall": wall, "instructions": run.instructions, "ratio": ratio,
+            "ratio_after_steady": run.elapsed_cycles / 1e8 / run.wall_seconds}

@@ -2,44 +2,82 @@
 from __future__ import annotations
 
 import argparse
-import struct
 import sys
-import time
 
 
-def _demo_machine(harts: int):
-    from elftools.elf.elffile import ELFFile
+def _config(args):
+    from workbench.system import SystemConfig
+    appvms = tuple(a.strip() for a in args.appvms.split(",") if a.strip())
+    iterations = None
+    if args.iterations:
+        try:
+            parts = [int(x) for x in args.iterations.split(",")]
+        except ValueError:
+            raise ValueError(f"--iterations {args.iterations!r}: expected integers separated by commas") from None
+        iterations = parts[0] if len(parts) == 1 else tuple(parts)
+    return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=args.seed)
 
-    from workbench.hw import Machine
-    from workbench.programs import demo_program
-    path = demo_program(harts)
-    m = Machine(harts=harts)
-    m.load_elf(path)
-    with open(path, "rb") as f:
-        (sym,) = ELFFile(f).get_section_by_name(".symtab").get_symbol_by_name("nharts")
-    m.write(sym["st_value"], struct.pack("<I", harts))
-    return m
+
+def cmd_boot(args) -> int:
+    """Boot the system, run it to the end, print each domain's console and the domain table."""
+    import polars as pl
+
+    from workbench.system import System
+    system = System(args.config)
+    print(f"Booting {len(system.config.appvms)} AppVM(s) on {system.config.harts} simulated hart(s) ...", flush=True)
+    boot = system.boot()
+    print(f"steady state after {boot.cycles:,} cycles ({boot.cycles / 1e5:.2f} ms simulated)")
+    run = system.run("done", progress=True)
+    for who, lines in system.consoles().items():
+        print(f"--- console: {who} ---")
+        print("\n".join(lines))
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160):
+        print(system.domain_table())
+    print(f"stop: {run.reason} (code {run.code}) at {run.cycles:,} cycles = {run.cycles / 1e5:.1f} ms simulated; "
+          f"{run.instructions:,} instructions, {boot.wall_seconds + run.wall_seconds:.2f} s wall")
+    if system.hv.panic is not None:
+        print(f"hypervisor panic: {system.hv.panic}")
+    return 0 if run.reason == "poweroff" and all(r.status == "ok" for r in system.results()) else 1
+
+
+def cmd_qemu(args) -> int:
+    """Print (and with --run, run) the QEMU command line for this configuration."""
+    import shlex
+
+    import polars as pl
+
+    from workbench.system import System
+    system = System(args.config)
+    if not args.run:
+        import tempfile
+        workdir = tempfile.mkdtemp(prefix="mrwb-qemu-")
+        print(shlex.join(system.qemu_command(workdir)))
+        return 0
+    q = system.run_qemu(timeout=args.timeout)
+    print(shlex.join(q.command))
+    print("--- QEMU console ---")
+    print(q.console, end="" if q.console.endswith("\n") else "\n")
+    print("--------------------")
+    if q.timed_out:
+        print(f"QEMU did not power off within {args.timeout} s")
+    table = system.compare_with_qemu(q)
+    same = bool(table["match"].all())
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_width_chars=160):
+        print(table)
+    print("results match" if same else "RESULTS DIFFER")
+    return 0 if same and not q.timed_out else 1
 
 
 def cmd_demo(args) -> int:
-    """Until the virtualization stack boots, the demo runs a small multi-hart RV32 program."""
-    print(f"Building and running the demo program on {args.harts} simulated harts ...", flush=True)
-    m = _demo_machine(args.harts)
-    t0 = time.perf_counter()
-    stop = m.run(max_cycles=10**10)
-    wall = time.perf_counter() - t0
-    print("--- console ---")
-    print(m.console, end="")
-    print("---------------")
-    print(f"stop: {stop.reason} (code {stop.code}) after {stop.cycles:,} cycles = "
-          f"{stop.cycles / 1e8 * 1e3:.1f} ms simulated at 100 MHz")
-    print(f"{stop.instructions:,} instructions in {wall:.3f} s wall: {stop.instructions / wall / 1e6:.0f} MIPS")
-    return 0 if stop.reason == "poweroff" else 1
+    """Until campaigns exist, the demo boots the default virtualized system."""
+    return cmd_boot(args)
 
 
 def cmd_bench(args) -> int:
     from workbench import bench
-    if args.what == "cpu":
+    if args.what == "boot":
+        bench.boot()
+    elif args.what == "cpu":
         bench.cpu(scale=args.scale, reference=not args.no_reference)
     elif args.what == "snapshot":
         bench.snapshot(ram_mib=args.ram_mib, dirty_percent=args.dirty, repeat=args.repeat)
@@ -50,12 +88,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mrwb", description="Microreboot Workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="run the demo on its embedded defaults")
-    p.add_argument("--harts", type=int, default=2, help="simulated harts (1..8, default 2)")
+    def system_options(p):
+        p.add_argument("--harts", type=int, default=2, help="simulated harts (1..8, default 2)")
+        p.add_argument("--appvms", default="hcall,compute,hcall",
+                       help="workload per AppVM, comma separated (default hcall,compute,hcall)")
+        p.add_argument("--iterations", default="",
+                       help="iterations: one number for all AppVMs or one per AppVM (default: per workload)")
+        p.add_argument("--seed", type=int, default=1, help="system seed (default 1)")
+
+    p = sub.add_parser("boot", help="boot the virtualized system, run it, print consoles and domains")
+    system_options(p)
+    p.set_defaults(func=cmd_boot)
+
+    p = sub.add_parser("demo", help="boot the default virtualized system (same as boot)")
+    system_options(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("bench", help="measure speed: cpu (MIPS vs Unicorn), snapshot (restore time)")
-    p.add_argument("what", choices=("cpu", "snapshot"))
+    p = sub.add_parser("qemu", help="print (or --run) the QEMU command line for a configuration")
+    system_options(p)
+    p.add_argument("--run", action="store_true", help="run it and compare results with the machine model")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds before QEMU is stopped (default 60)")
+    p.set_defaults(func=cmd_qemu)
+
+    p = sub.add_parser("bench", help="measure speed: boot (default system), cpu (MIPS vs Unicorn), "
+                                     "snapshot (restore time)")
+    p.add_argument("what", choices=("boot", "cpu", "snapshot"))
     p.add_argument("--scale", type=int, default=1000,
                    help="cpu: program size; 1000 is about 1e9 instructions (default 1000)")
     p.add_argument("--no-reference", action="store_true", help="cpu: skip the Unicorn run")
@@ -65,8 +122,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_bench)
 
     args = parser.parse_args(argv)
-    if getattr(args, "harts", 1) is not None and not 1 <= getattr(args, "harts", 1) <= 8:
-        parser.error("--harts must be 1..8")
+    if hasattr(args, "appvms"):
+        try:
+            args.config = _config(args)
+        except (ValueError, NotImplementedError) as e:
+            parser.error(str(e))
     try:
         return args.func(args)
     except KeyboardInterrupt:

@@ -1,0 +1,575 @@
+"""Live views of the stack's components: `system.hv`, `system.privvm`, `system.appvms[i]`.
+
+Everything is read from simulated memory on access, through the images' DWARF (`workbench.dwarf`):
+the hypervisor's preserved root (`struct preserved` at PHEAP_BASE) and its domains and vCPUs,
+`percpu[]`, `panic_record` and every `struct spinlock` reachable from its globals; the PrivVM's
+`apps[]`; each AppVM's `wl_result` and `wl_progress`.  Nothing here writes to the machine.
+
+Reprs: each component's `summary()` gives a `formatting.Summary`; `__repr__` renders it as text
+(`formatting.py`) and `_repr_html_` as HTML (`formatting_html.py`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from workbench.dwarf import ArrayView, DwarfTypes, View, addressof, find_instances, labelof  # noqa: F401
+from workbench.stack import build
+
+P = build.P
+PRESERVED_MAGIC = 0x56525350     # "PSRV" (hv/hv.h)
+DOMAIN_MAGIC = 0x4E4D4F44        # "DOMN"
+PANIC_MAGIC = 0x43494E50         # "PNIC"
+BLK_USED = 0x44455355            # "USED" (hv/heap.c)
+MAGIC_RUNNING = 0x474E5552
+MAGIC_DONE = build.RESULT_MAGIC
+
+
+def _enum_names(types: DwarfTypes, enum: str, prefix: str) -> dict[int, str]:
+    """{value: short lower-case name} of a C enum: DOMSTATE_RUNNING -> "running"."""
+    return {v: n[len(prefix):].lower() if n.startswith(prefix) else n for v, n in types.enum(enum).items()}
+
+
+def slot_role(slot: int) -> str:
+    if slot == P["SLOT_PRIVVM"]:
+        return "PrivVM"
+    if slot == P.get("SLOT_DVM"):
+        return "DVM"
+    return f"AppVM {slot - P['SLOT_APPVM0']}"
+
+
+class _Component:
+    def __init__(self, system):
+        self._system = system
+
+    @property
+    def _m(self):
+        return self._system._require_machine()
+
+    def __repr__(self):
+        from workbench import formatting
+        return formatting.render(self.summary())
+
+    def _repr_html_(self):
+        from workbench import formatting_html
+        return formatting_html.render(self.summary())
+
+
+# ---- hypervisor ----
+
+@dataclass(frozen=True)
+class LockState:
+    name: str          # where it lives: "percpu[1].rq_lock", "d2.evtchn_lock", "console_lock"
+    addr: int
+    locked: int
+    holder: int        # hart id + 1 of the holder, 0 = none (lib.h)
+
+    @property
+    def holder_hart(self) -> int | None:
+        return self.holder - 1 if self.holder else None
+
+
+@dataclass(frozen=True)
+class PanicRecord:
+    hart: int
+    mcause: int
+    mepc: int
+    mtval: int
+    function: str
+    message: str
+
+    def __str__(self):
+        return (f"hart {self.hart} in {self.function}: {self.message} "
+                f"(mcause {self.mcause:#010x}, mepc {self.mepc:#010x}, mtval {self.mtval:#010x})")
+
+
+@dataclass(frozen=True)
+class EventChannel:
+    port: int
+    state: str         # unbound, interdomain, virq, pirq, reserved
+    remote_dom: int
+    remote_port: int
+    virq: int
+
+
+class VCpu:
+    """A domain's (single) vCPU, live."""
+
+    def __init__(self, hv: "Hypervisor", view: View):
+        self._hv, self.view = hv, view
+
+    @property
+    def hart(self) -> int:
+        return self.view.hart
+
+    @property
+    def running(self) -> bool:
+        return bool(self.view.running)
+
+    @property
+    def state(self) -> str:
+        """runnable, running, blocked, down (running when it is on its hart now)."""
+        return "running" if self.view.running else self._hv._vcpu_states.get(self.view.state, "?")
+
+    @property
+    def pc(self) -> int:
+        return self.view.regs.x[0]
+
+    @property
+    def on_runqueue(self) -> bool:
+        return bool(self.view.on_rq)
+
+    @property
+    def timer(self) -> dict:
+        """The guest's one-shot timer (VIRQ_TIMER): deadline (mtime), active, the hart it is armed on."""
+        t = self.view.timer
+        return {"deadline": t.deadline, "active": bool(t.active), "hart": t.hart}
+
+    @property
+    def hypercall(self) -> int | None:
+        """Hypercall in progress (vcpu.hcall_nr), None for none."""
+        n = self.view.hcall_nr
+        return None if n == 0xFFFFFFFF else n
+
+    def __repr__(self):
+        return f"<VCpu hart={self.hart} state={self.state} pc={self.pc:#010x}>"
+
+
+class Domain(_Component):
+    """One domain of the hypervisor (struct domain in the preserved heap), live."""
+
+    def __init__(self, hv: "Hypervisor", view: View):
+        super().__init__(hv._system)
+        self._hv, self.view = hv, view
+
+    domid = property(lambda self: self.view.domid)
+    slot = property(lambda self: self.view.slot)
+    privileged = property(lambda self: bool(self.view.privileged))
+    role = property(lambda self: slot_role(self.view.slot))
+
+    @property
+    def state(self) -> str:
+        """paused, running, shutdown, crashed."""
+        return self._hv._dom_states.get(self.view.state, "?")
+
+    @property
+    def paused(self) -> bool:
+        return self.state == "paused"
+
+    @property
+    def vcpu(self) -> VCpu:
+        return VCpu(self._hv, self.view.ptr("vcpu"))
+
+    @property
+    def crash(self) -> dict | None:
+        if self.state != "crashed":
+            return None
+        v = self.view
+        return {"mcause": v.crash_cause, "pc": v.crash_pc, "address": v.crash_tval}
+
+    @property
+    def heartbeat(self) -> int:
+        """mtime of the last heartbeat, 0 = never."""
+        return self.view.heartbeat
+
+    @property
+    def event_channels(self) -> list[EventChannel]:
+        states = self._hv._evtchn_states
+        out = []
+        for port, c in enumerate(self.view.evtchn):
+            if port and c.state:
+                out.append(EventChannel(port, states.get(c.state, "?"), c.remote_dom, c.remote_port, c.virq))
+        return out
+
+    @property
+    def grants(self) -> list[dict]:
+        return [dict(ref=r, **g) for r, g in enumerate(self.view.grant.to_list()) if g["in_use"]]
+
+    @property
+    def mappings(self) -> list[dict]:
+        return [dict(index=i, **g) for i, g in enumerate(self.view.map.to_list()) if g["in_use"]]
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.domain_summary(self)
+
+
+class Hypervisor(_Component):
+    """The hypervisor's live state: domains, harts, locks, panic record, dumps."""
+
+    def __init__(self, system):
+        super().__init__(system)
+        t = self.types = system.types["hv"]
+        self._dom_states = _enum_names(t, "dom_state", "DOMSTATE_")
+        self._vcpu_states = _enum_names(t, "vcpu_state", "VCPU_")
+        self._evtchn_states = _enum_names(t, "evtchn_state", "ECS_")
+
+    @property
+    def preserved(self) -> View:
+        """The preserved heap's root (struct preserved at PHEAP_BASE)."""
+        return self.types.view_at(self._m, P["PHEAP_BASE"], "preserved", "PRESERVED")
+
+    @property
+    def generation(self) -> int:
+        return self.preserved.generation
+
+    def _domain_views(self) -> list[View]:
+        root = self.preserved
+        if root.magic != PRESERVED_MAGIC:
+            return []
+        out = []
+        for i in range(len(root.dom)):
+            addr = root.dom[i]
+            if addr:
+                v = View(self._m.read, addr, self.types.type("domain"), f"d{i}")
+                if v.magic == DOMAIN_MAGIC:
+                    out.append(v)
+        return out
+
+    @property
+    def domains(self) -> list[Domain]:
+        return [Domain(self, v) for v in self._domain_views()]
+
+    def domain(self, domid: int) -> Domain | None:
+        return next((d for d in self.domains if d.domid == domid), None)
+
+    def domain_in_slot(self, slot: int) -> Domain | None:
+        return next((d for d in self.domains if d.slot == slot), None)
+
+    @property
+    def nharts(self) -> int:
+        return self.types.view(self._m, "hv").nharts or self._system.config.harts
+
+    def _percpu(self, h: int) -> View:
+        return self.types.view(self._m, "percpu")[h]
+
+    @property
+    def harts(self) -> list[dict]:
+        """Per hart: online, current domain (None = idle), run queue (domids), timer deadlines."""
+        out = []
+        for h in range(self._system.config.harts):
+            pc = self._percpu(h)
+            cur = pc.ptr("curr")
+            out.append({"hart": h, "online": bool(pc.online),
+                        "current": None if cur is None else cur.ptr("dom").domid,
+                        "runqueue": [v.ptr("dom").domid for v in self._walk(pc.ptr("rq_head"), "rq_next")],
+                        "timers": [t.deadline for t in self._walk(pc.ptr("timers"), "next", 16)],
+                        "watchdog": bool(pc.has_wdog)})
+        return out
+
+    @staticmethod
+    def _walk(v: View | None, link: str, limit: int = 8):
+        n = 0
+        while v is not None and n < limit:
+            yield v
+            v, n = v.ptr(link), n + 1
+
+    @property
+    def locks(self) -> list[LockState]:
+        """Every spinlock of the hypervisor, found through DWARF: in its globals (per hart only the
+        configured harts), in the preserved root and in each domain."""
+        m, out = self._m, []
+        roots = []
+        for name, var in sorted(self.types.variables.items()):
+            v = self.types.view(m, name)
+            if name == "percpu":
+                roots += [(f"percpu[{h}]", v[h]) for h in range(self._system.config.harts)]
+            else:
+                roots.append((name, v))
+        if self.preserved.magic == PRESERVED_MAGIC:
+            roots.append(("PRESERVED", self.preserved))
+            roots += [(labelof(v), v) for v in self._domain_views()]
+        for label, v in roots:
+            if isinstance(v, (View, ArrayView)):
+                for path, lv in find_instances(v, "spinlock", label):
+                    out.append(LockState(path, addressof(lv), lv.locked, lv.holder))
+        return out
+
+    @property
+    def held_locks(self) -> list[LockState]:
+        return [lk for lk in self.locks if lk.locked]
+
+    @property
+    def panic(self) -> PanicRecord | None:
+        r = self.types.view(self._m, "panic_record")
+        if r.magic != PANIC_MAGIC:
+            return None
+        return PanicRecord(r.hart, r.mcause, r.mepc, r.mtval, r.string("fn"), r.string("msg"))
+
+    @property
+    def config(self) -> dict:
+        """The boot configuration the hypervisor runs with (its `hv` global)."""
+        return self.types.view(self._m, "hv").to_dict()
+
+    # -- dumps: Python renderings of hv/dump.c's table, same format as the C ones --
+
+    @staticmethod
+    def dump_names() -> list[str]:
+        """The names of hv/dump.c's table (the only list of them)."""
+        text = (build.STACK_DIR / "hv" / "dump.c").read_text()
+        return re.findall(r'\{\s*"(\w+)",\s*\w+\s*\}', text)
+
+    def dump(self, name: str = "all") -> str:
+        """The text `hv_dump(name)` would print now, rendered in Python from the same structures
+        (read without locks, as the C dumps do; nothing runs).  `pmp` prints one line per hart (the
+        C dump prints the hart that runs it).  `dump_c` runs the C dumps themselves."""
+        names = self.dump_names()
+        if name != "all" and name not in names:
+            raise ValueError(f"unknown dump {name!r}: allowed 'all', {', '.join(map(repr, names))}")
+        out = []
+        for n in names:
+            if name in ("all", n):
+                fn = getattr(self, f"_dump_{n}", None)
+                if fn is None:
+                    if name == n:
+                        raise NotImplementedError(f"no Python rendering of the hv dump {n!r} yet: "
+                                                  f"use dump_c({n!r}) to run the hypervisor's own")
+                    continue                  # "all": the ones rendered in Python (see unrendered_dumps)
+                out.append(fn())
+        return "".join(out)
+
+    def unrendered_dumps(self) -> list[str]:
+        """Dump names of hv/dump.c without a Python rendering yet (dump_c runs them)."""
+        return [n for n in self.dump_names() if not hasattr(self, f"_dump_{n}")]
+
+    def dump_c(self, name: str = "all", max_cycles: int = 20_000_000) -> str:
+        """Run the hypervisor's own `hv_dump(name)` and return what it prints, leaving the system as it
+        was: on a snapshot, wait until some hart enters the hypervisor (a probe at a few hv entry
+        points), call `hv_dump_request` there with `ra` pointing at a probed `park_hart`, run until it
+        returns, restore.  Other harts run on meanwhile, so their output may interleave.  Probes the
+        caller set at those addresses are removed afterwards."""
+        m, t = self._m, self.types
+        names = self.dump_names()
+        if name != "all" and name not in names:
+            raise ValueError(f"unknown dump {name!r}: allowed 'all', {', '.join(map(repr, names))}")
+        if "hv_dump_request" not in t.symbols or "dump_request" not in t.variables:
+            raise NotImplementedError("this hypervisor has no hv_dump_request entry point")
+        entries = [t.symbols[f] for f in ("hypercall_dispatch", "timer_interrupt", "schedule") if f in t.symbols]
+        back = t.symbols["park_hart"]
+        snap = m.snapshot()
+        try:
+            m.write(t.address("dump_request"), name.encode()[:15] + b"\0")
+            for a in entries + [back]:
+                m.add_probe(a, stop=True)
+            start_cycle = m.cycle
+            while True:                       # a hart at a hypervisor entry point, in machine mode
+                stop = m.run(max_cycles=max_cycles)
+                if stop.reason == "probe" and m.harts[stop.hart].pc in entries and m.harts[stop.hart].priv == 3:
+                    break
+                if stop.reason != "probe" or m.cycle - start_cycle > max_cycles:
+                    raise RuntimeError(f"no hart entered the hypervisor ({stop.reason} at cycle {stop.cycles})")
+            hart = m.harts[stop.hart]
+            before = len(m.console)
+            hart.x["ra"] = back
+            hart.pc = t.symbols["hv_dump_request"]
+            while True:
+                stop = m.run(max_cycles=max_cycles)
+                if stop.reason == "probe" and stop.hart == hart.index and hart.pc == back:
+                    break
+                if stop.reason != "probe" or m.cycle - start_cycle > 2 * max_cycles:
+                    raise RuntimeError(f"hv_dump({name!r}) did not return ({stop.reason} at cycle {stop.cycles})")
+            return m.console[before:]
+        finally:
+            for a in entries + [back]:
+                m.remove_probe(a)
+            m.restore(snap)
+
+    def _dump_domains(self) -> str:
+        st = ["paused", "running", "shutdown", "crashed"]
+        s = ""
+        for d in self._domain_views():
+            v = d.ptr("vcpu")
+            vi = d.ptr("shinfo").vcpu[0]
+            s += (f"d{d.domid} slot {d.slot} {st[d.state] if d.state < 4 else '?'}: vcpu hart {v.hart} state "
+                  f"{v.state}{' (running)' if v.running else ''} pc 0x{v.regs.x[0]:08x}, upcall pending "
+                  f"{vi.upcall_pending} mask {vi.upcall_mask}, lock {d.lock.locked}\n")
+        return s
+
+    def _dump_sched(self) -> str:
+        s = ""
+        for h in range(self.nharts):
+            pc = self._percpu(h)
+            cur = pc.ptr("curr")
+            s += f"sched hart {h}: curr d{-1 if cur is None else cur.ptr('dom').domid}, rq lock {pc.rq_lock.locked}:"
+            s += "".join(f" d{v.ptr('dom').domid}" for v in self._walk(pc.ptr("rq_head"), "rq_next"))
+            s += "\n"
+        return s
+
+    def _dump_timers(self) -> str:
+        s = ""
+        for h in range(self.nharts):
+            pc = self._percpu(h)
+            s += f"timers hart {h} (lock {pc.timer_lock.locked}):"
+            s += "".join(f" {t.deadline & 0xFFFFFFFF}" for t in self._walk(pc.ptr("timers"), "next", 16)) + "\n"
+        return s
+
+    def _dump_evtchn(self) -> str:
+        s = ""
+        for d in self._domain_views():
+            sh = d.ptr("shinfo")
+            p, k = sh.evtchn_pending.to_list(), sh.evtchn_mask.to_list()
+            s += (f"evtchn d{d.domid} (lock {d.evtchn_lock.locked}) pending {p[0]:08x} {p[1]:08x} "
+                  f"mask {k[0]:08x} {k[1]:08x}:")
+            for port, c in enumerate(d.evtchn.to_list()):
+                if port and c["state"]:
+                    letter = "FUIVPR"[c["state"]] if c["state"] < 6 else "?"
+                    s += f" {port}:{letter}{c['remote_dom']}.{c['virq'] if c['state'] == 3 else c['remote_port']}"
+            s += "\n"
+        return s
+
+    def _dump_grants(self) -> str:
+        s = ""
+        for d in self._domain_views():
+            s += f"grants d{d.domid} (lock {d.grant_lock.locked}):"
+            s += "".join(f" {r}->d{g['grantee']}@{g['addr']:x}/{g['mapcount']}"
+                         for r, g in enumerate(d.grant.to_list()) if g["in_use"])
+            s += "".join(f" map{i}=d{g['dom']}:{g['ref']}" for i, g in enumerate(d.map.to_list()) if g["in_use"])
+            s += "\n"
+        return s
+
+    def _dump_heap(self) -> str:
+        p = self.preserved
+        blk = self.types.type("blk")
+        used = free = n = 0
+        addr = p.heap_start
+        while addr < p.heap_end and n < 4096:
+            b = View(self._m.read, addr, blk, "blk")
+            if not b.size:
+                break
+            if b.magic == BLK_USED:
+                used += b.size
+            else:
+                free += b.size
+            addr, n = addr + b.size, n + 1
+        return (f"heap: generation {p.generation}, {n} blocks, {used} used, {free} free, "
+                f"lock {p.heap_lock.locked} (holder {p.heap_lock.holder})\n")
+
+    def _dump_pmp(self) -> str:
+        s = ""
+        for h in range(self.nharts):
+            hart = self._m.harts[h]
+            s += f"pmp (hart {h}): cfg " + " ".join(f"{hart.csr(f'pmpcfg{i}'):08x}" for i in range(4)) + "\n"
+        return s
+
+    def _dump_console(self) -> str:
+        lk = self.types.view(self._m, "console_lock")
+        return f"console: lock {lk.locked} (holder {lk.holder})\n"
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.hv_summary(self)
+
+
+# ---- guests ----
+
+def domain_console(console: str, domid: int) -> list[str]:
+    """The lines domain `domid` wrote ("(dN) ..." on the shared console), prefix removed."""
+    prefix = f"(d{domid}) "
+    return [line[len(prefix):] for line in console.splitlines() if line.startswith(prefix)]
+
+
+class PrivVM(_Component):
+    """The privileged VM: its toolstack's `apps[]` table and its domain."""
+
+    def __init__(self, system):
+        super().__init__(system)
+        self.types = system.types["privvm"]
+
+    @property
+    def domain(self) -> Domain | None:
+        return self._system.hv.domain_in_slot(P["SLOT_PRIVVM"])
+
+    @property
+    def napps(self) -> int:
+        return self.types.view(self._m, "napps")
+
+    @property
+    def apps(self) -> list[View]:
+        """`apps[i]` (struct appvm) for the AppVMs the toolstack knows."""
+        a = self.types.view(self._m, "apps")
+        return [a[i] for i in range(min(self.napps, len(a)))]
+
+    def status(self):
+        """The toolstack's per-AppVM status view (its last `domctl_getinfo` per AppVM), as polars."""
+        import polars as pl
+        wl = {v: k for k, v in build.workload_ids().items()}
+        hv = self._system.hv
+        rows = []
+        for a in self.apps:
+            info = a.info
+            rows.append({"appvm": a.index, "domid": a.domid, "workload": wl.get(a.cfg.workload, "?"),
+                         "iterations": a.cfg.iterations, "seed": a.cfg.seed,
+                         "state": hv._dom_states.get(info.state, "?"),
+                         "vcpu": hv._vcpu_states.get(info.vcpu_state, "?"),
+                         "heartbeat_age_ticks": None if info.heartbeat_age == 0xFFFFFFFF else info.heartbeat_age,
+                         "store_port": a.store_port, "ping_port": a.ping_port, "done": bool(a.done)})
+        return pl.DataFrame(rows, schema={"appvm": pl.Int64, "domid": pl.Int64, "workload": pl.Utf8,
+                                          "iterations": pl.Int64, "seed": pl.Int64, "state": pl.Utf8,
+                                          "vcpu": pl.Utf8, "heartbeat_age_ticks": pl.Int64,
+                                          "store_port": pl.Int64, "ping_port": pl.Int64, "done": pl.Boolean})
+
+    @property
+    def console(self) -> list[str]:
+        d = self.domain
+        return domain_console(self._m.console, d.domid if d else 0)
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.privvm_summary(self)
+
+
+class AppVM(_Component):
+    """AppVM `index` of the configuration: slot 2 + index, its domain, progress and result record."""
+
+    def __init__(self, system, index: int):
+        super().__init__(system)
+        self.index = index
+        self.slot = build.appvm_slot(index)
+        self.workload = system.config.appvms[index]
+        self.iterations = system.config.iterations[index]
+        self.seed = system.config.appvm_seeds[index]
+        self.types = system.types[f"appvm{index}"]
+
+    @property
+    def domain(self) -> Domain | None:
+        return self._system.hv.domain_in_slot(self.slot)
+
+    @property
+    def domid(self) -> int | None:
+        d = self.domain
+        return d.domid if d else None
+
+    @property
+    def state(self) -> str:
+        """The domain's state (paused, running, shutdown, crashed), or "not created"."""
+        d = self.domain
+        return d.state if d else "not created"
+
+    @property
+    def progress(self) -> int:
+        """The workload's progress counter (`wl_progress`)."""
+        return self.types.view(self._m, build.PROGRESS_SYMBOL)
+
+    @property
+    def record(self) -> View:
+        return self.types.view(self._m, build.RESULT_SYMBOL)
+
+    @property
+    def result(self):
+        """The result record (`wl_result`) as a WorkloadResult."""
+        from workbench.system import WorkloadResult
+        r = self.record.to_dict()
+        names = {v: k for k, v in build.workload_ids().items()}
+        state = {MAGIC_DONE: "done", MAGIC_RUNNING: "running"}.get(r["magic"], "not started")
+        status = {0: "running", 1: "ok", 2: "fail"}.get(r["status"], "?") if state != "not started" else "running"
+        workload = names.get(r["workload"], "?") if state != "not started" else self.workload
+        return WorkloadResult(self.index, workload, state, status, r["iterations"], r["checksum"])
+
+    @property
+    def console(self) -> list[str]:
+        d = self.domid
+        return [] if d is None else domain_console(self._m.console, d)
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.appvm_summary(self)

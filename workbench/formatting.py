@@ -1,0 +1,152 @@
+"""Text reprs of the workbench's objects, from small pure summary functions (xarray's pattern).
+
+A `Summary` is plain data: a title, labelled facts and tables of strings.  The `*_summary`
+functions turn a component into one; `render` turns one into text, and `formatting_html.render`
+into HTML, so both show exactly the same facts.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Summary:
+    title: str
+    facts: tuple[tuple[str, str], ...] = ()
+    tables: tuple[Table, ...] = field(default_factory=tuple)
+
+    def strings(self) -> list[str]:
+        """Every fact shown, as strings (what a test compares between text and HTML)."""
+        out = [self.title] + [s for kv in self.facts for s in kv]
+        for t in self.tables:
+            out += [t.caption, *t.columns] + [c for r in t.rows for c in r]
+        return [s for s in out if s]
+
+
+# ---- pure helpers ----
+
+def hex32(v: int | None) -> str:
+    return "-" if v is None else f"0x{v:08x}"
+
+
+def opt(v) -> str:
+    return "-" if v is None else str(v)
+
+
+def cycles_text(cycles: int) -> str:
+    return f"{cycles:,} cycles ({cycles / 1e5:.2f} ms simulated)"
+
+
+def result_cells(r) -> tuple[str, str, str, str]:
+    """(state, status, iterations, checksum) of a WorkloadResult."""
+    if r is None:
+        return ("-", "-", "-", "-")
+    return (r.state, r.status, str(r.iterations), hex32(r.checksum) if r.state == "done" else "-")
+
+
+def render(s: Summary) -> str:
+    """A Summary as text: title, aligned facts, then each table with aligned columns."""
+    lines = [f"<{s.title}>"]
+    if s.facts:
+        w = max(len(k) for k, _ in s.facts)
+        lines += [f"  {k.ljust(w)} : {v}" for k, v in s.facts]
+    for t in s.tables:
+        lines.append(f"  {t.caption}:")
+        widths = [max([len(c)] + [len(r[i]) for r in t.rows]) for i, c in enumerate(t.columns)]
+        lines.append("    " + "  ".join(c.ljust(w) for c, w in zip(t.columns, widths)).rstrip())
+        lines += ["    " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in t.rows]
+    return "\n".join(lines)
+
+
+# ---- summaries of components ----
+
+DOMAIN_COLUMNS = ("dom", "role", "slot", "state", "hart", "vcpu", "pc")
+
+
+def domain_row(d) -> tuple[str, ...]:
+    v = d.vcpu
+    return (f"d{d.domid}", d.role, str(d.slot), d.state, str(v.hart), v.state, hex32(v.pc))
+
+
+def domain_summary(d) -> Summary:
+    v = d.vcpu
+    facts = [("role", d.role), ("slot", str(d.slot)), ("state", d.state), ("privileged", str(d.privileged)),
+             ("vcpu", f"hart {v.hart}, {v.state}, pc {hex32(v.pc)}"), ("heartbeat (mtime)", str(d.heartbeat))]
+    if d.crash:
+        c = d.crash
+        facts.append(("crash", f"mcause {c['mcause']} at pc {hex32(c['pc'])}, address {hex32(c['address'])}"))
+    ev = Table("event channels", ("port", "state", "remote dom", "remote port / virq"),
+               tuple((str(e.port), e.state, str(e.remote_dom), str(e.virq if e.state == "virq" else e.remote_port))
+                     for e in d.event_channels))
+    gr = Table("grants", ("ref", "grantee", "addr", "readonly", "maps"),
+               tuple((str(g["ref"]), f"d{g['grantee']}", hex32(g["addr"]), str(bool(g["readonly"])),
+                      str(g["mapcount"])) for g in d.grants))
+    return Summary(f"Domain d{d.domid}", tuple(facts), (ev, gr))
+
+
+def hv_summary(hv) -> Summary:
+    panic = hv.panic
+    held = hv.held_locks
+    facts = (("domains", str(len(hv.domains))), ("heap generation", str(hv.generation)),
+             ("panic", "none" if panic is None else str(panic)),
+             ("held locks", ", ".join(f"{lk.name} (hart {opt(lk.holder_hart)})" for lk in held) or "none"))
+    doms = Table("domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in hv.domains))
+    harts = Table("harts", ("hart", "online", "current", "run queue", "timers"),
+                  tuple((str(h["hart"]), str(h["online"]), "idle" if h["current"] is None else f"d{h['current']}",
+                         " ".join(f"d{x}" for x in h["runqueue"]) or "-", str(len(h["timers"])))
+                        for h in hv.harts))
+    return Summary("Hypervisor", facts, (doms, harts))
+
+
+def privvm_summary(p) -> Summary:
+    d = p.domain
+    facts = (("domain", "not created" if d is None else f"d{d.domid} ({d.state})"),
+             ("AppVMs managed", str(p.napps)))
+    df = p.status()
+    t = Table("status view", tuple(df.columns), tuple(tuple(opt(x) for x in r) for r in df.iter_rows()))
+    return Summary("PrivVM", facts, (t,))
+
+
+def appvm_summary(a) -> Summary:
+    r = a.result
+    st, status, iters, cks = result_cells(r)
+    facts = (("domain", opt(None if a.domid is None else f"d{a.domid}")), ("slot", str(a.slot)),
+             ("state", a.state), ("workload", f"{a.workload} ({a.iterations} iterations, seed {a.seed})"),
+             ("progress", f"{a.progress} / {a.iterations}"),
+             ("result", f"{st}, {status}, {iters} iterations, checksum {cks}"),
+             ("console lines", str(len(a.console))))
+    return Summary(f"AppVM {a.index}", facts)
+
+
+APPVM_COLUMNS = ("appvm", "dom", "workload", "state", "progress", "result", "iterations", "checksum")
+
+
+def appvm_row(a) -> tuple[str, ...]:
+    st, status, iters, cks = result_cells(a.result)
+    return (str(a.index), opt(None if a.domid is None else f"d{a.domid}"), a.workload, a.state,
+            f"{a.progress}/{a.iterations}", status if st == "done" else st, iters, cks)
+
+
+def system_summary(system) -> Summary:
+    c = system.config
+    facts = [("harts", str(c.harts)), ("AppVMs", ", ".join(c.appvms)),
+             ("iterations", ", ".join(map(str, c.iterations))), ("seed", str(c.seed)),
+             ("recovery", c.recovery)]
+    if system.machine is None:
+        return Summary("System (not booted)", tuple(facts))
+    m = system.machine
+    facts += [("time", cycles_text(m.cycle)),
+              ("steady state", "-" if system.boot_summary is None else cycles_text(system.boot_summary.cycles))]
+    panic = system.hv.panic
+    if panic is not None:
+        facts.append(("hypervisor panic", str(panic)))
+    apps = Table("AppVMs", APPVM_COLUMNS, tuple(appvm_row(a) for a in system.appvms))
+    doms = Table("domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in system.hv.domains))
+    return Summary("System", tuple(facts), (apps, doms))
