@@ -189,7 +189,7 @@ def test_abi_tables():
     assert sorted(nums.values()) == list(range(len(nums)))
     assert {"console_io", "sched_op", "event_channel_op", "grant_table_op", "multicall", "domctl"} <= set(nums)
     assert B.workload_ids()["hcall"] == 2 and B.workload_ids()["compute"] == 1
-    assert len(B.pack_boot_info(nharts=1, appvms=[("hcall", 1, 1)], modules=[])) == 276
+    assert len(B.pack_boot_info(nharts=1, appvms=[("hcall", 1, 1)], modules=[])) == B.BOOTINFO_SIZE == 292
     with pytest.raises(ValueError, match="workload"):
         B.pack_boot_info(nharts=1, appvms=[("nope", 1, 1)], modules=[])
     p = B.P

@@ -1,8 +1,9 @@
 """Build of the simulated virtualization stack (C for RV32) and the ABI facts Python needs.
 
-`build_images(outdir)` compiles the hypervisor, the PrivVM and the AppVM kernel with the ziglang
-toolchain (`workbench.toolchain`).  Guests run at physical addresses (no MMU, PMP only), so the AppVM
-kernel is linked once per AppVM slot: `appvm_s2.elf` .. `appvm_s7.elf` (`appvm.elf` is the slot-2 one).
+`build_images(outdir)` compiles the hypervisor, the PrivVM, the driver VM and the AppVM kernel with
+the ziglang toolchain (`workbench.toolchain`).  Guests run at physical addresses (no MMU, PMP only),
+so the AppVM kernel is linked once per AppVM slot: `appvm_s2.elf` .. `appvm_s7.elf` (`appvm.elf` is
+the slot-2 one); the driver VM (`dvm.elf`) is linked for slot 1.
 Listings (`.sym`, and `.asm` when llvm-objdump exists) are written next to each image.
 
 The numbers shared with C (RAM layout, hypercall numbers, workload ids, boot-info layout) are read
@@ -26,12 +27,16 @@ LIB = STACK_DIR / "lib"
 
 # Flat, explicit object lists per component (xv6 style).
 LIB_SRCS = ["lib/string.c", "lib/printf.c"]
-GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c"]
+GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c", "lib/xenbus.c"]
 HV_SRCS = ["hv/start.S", "hv/setup.c", "hv/trap.c", "hv/hypercall.c", "hv/console.c", "hv/sched.c",
            "hv/timer.c", "hv/event_channel.c", "hv/grant_table.c", "hv/multicall.c", "hv/domctl.c",
-           "hv/domain.c", "hv/heap.c", "hv/pmp.c", "hv/panic.c", "hv/dump.c", "hv/recovery/recovery.c"]
+           "hv/domain.c", "hv/heap.c", "hv/pmp.c", "hv/physdev.c", "hv/panic.c", "hv/dump.c",
+           "hv/recovery/recovery.c"]
 PRIVVM_SRCS = ["privvm/main.c", "privvm/toolstack.c", "privvm/store_server.c", "privvm/store_tree.c"]
-APPVM_SRCS = ["appvm/main.c", "appvm/wl_compute.c", "appvm/wl_hcall.c", "appvm/wl_faulty.c"]
+APPVM_SRCS = ["appvm/main.c", "appvm/wl_compute.c", "appvm/wl_hcall.c", "appvm/wl_faulty.c", "appvm/frontend.c",
+              "appvm/blkfront.c", "appvm/netfront.c", "appvm/wl_blk.c", "appvm/wl_net.c"]
+DVM_SRCS = ["dvm/main.c", "dvm/virtio.c", "dvm/virtio_blk.c", "dvm/virtio_net.c", "dvm/backend.c", "dvm/blkback.c",
+            "dvm/netback.c", "dvm/bridge.c"]
 # Pure-logic C compiled for the host and run by the tests (STYLE: Xen's tools/tests).
 HOST_TESTS = {"store_tree": ["privvm/store_tree_test.c", "privvm/store_tree.c"] + LIB_SRCS}
 
@@ -60,7 +65,15 @@ def workload_ids() -> dict[str, int]:
 
 P = platform_constants()
 BOOTINFO_MAGIC = 0x4257524D
-BOOTINFO_VERSION = 1
+BOOTINFO_VERSION = 2               # 2: struct io_config appended (version 1 blocks still boot)
+BOOTINFO_SIZE = 292                # 73 u32
+IO_WORKLOADS = ("blk", "net")      # workloads that need the driver VM
+DEFAULT_DISK_REGION = 1 << 20      # bytes of disk per AppVM (AppVM i owns region i)
+# The papers' 3AppVM configuration (DESIGN section 4): PrivVM, DVM and three AppVMs.
+DEFAULT_APPVMS = (("blk", 64, 1), ("net", 32, 2), ("hcall", 100, 3))
+DVM_STATS_SYMBOL = "dvm_stats"     # u32[8] in dvm.elf: blk reqs, blk errors, net tx, net rx, drops, irqs, heartbeats
+DISK_SECTOR = 512
+BLK_BLOCK = 4096                   # the `blk` workload's block
 MOD_PRIVVM, MOD_APPVM, MOD_DVM = 1, 2, 3
 PANIC_HALT, PANIC_POWEROFF_FAIL = 0, 1
 BOOT_DUMP_AT_EXIT = 1 << 1         # boot_flags: hv prints every state dump before powering off
@@ -79,11 +92,21 @@ def appvm_slot(index: int) -> int:
 def pack_boot_info(*, nharts: int, appvms: Sequence[tuple[str, int, int]], modules: Sequence[tuple[int, int, int, int]],
                    ram_size: int = 64 << 20, recovery: int = 0, recovery_flags: int = 0,
                    panic_action: int = PANIC_POWEROFF_FAIL, slice_ticks: int = 0, watchdog_ticks: int = 0,
-                   boot_flags: int = 0, sys_flags: int = 0, harts_of: Sequence[int] | None = None) -> bytes:
-    """The boot-info block (include/bootinfo.h): all u32, little endian.
+                   boot_flags: int = 0, sys_flags: int = 0, harts_of: Sequence[int] | None = None,
+                   disk_region: int = 0, net_count: int = 0, dvm_restart: int = 0) -> bytes:
+    """The boot-info block (include/bootinfo.h, version 2): all u32, little endian.
 
     appvms: (workload name, iterations, seed) per AppVM; modules: (kind, slot, addr, size).
+    disk_region: bytes of disk per AppVM (0 = DEFAULT_DISK_REGION; a multiple of 4096);
+    net_count: requests the peer sends each `net` AppVM (0 = that AppVM's iterations);
+    dvm_restart: test hook, the DVM restarts its devices and backends once after answering this many
+    block requests (0 = never): the frontends must reconnect and resubmit.
     """
+    if disk_region < 0 or disk_region % BLK_BLOCK or disk_region >= 1 << 32:
+        raise ValueError(f"disk_region: a multiple of {BLK_BLOCK} below 4 GiB, got {disk_region}")
+    for name, v in (("net_count", net_count), ("dvm_restart", dvm_restart)):
+        if not 0 <= v < 1 << 32:
+            raise ValueError(f"{name}: 0 .. 2**32-1, got {v}")
     wl = workload_ids()
     max_mod, max_app = P["MAX_MODULES"], P["MAX_SLOTS"] - P["SLOT_APPVM0"]
     if len(modules) > max_mod:
@@ -104,13 +127,24 @@ def pack_boot_info(*, nharts: int, appvms: Sequence[tuple[str, int, int]], modul
             words += [wl[name], iters, seed, hart]
         else:
             words += [0, 0, 0, 0]
+    words += [disk_region, net_count, dvm_restart, 0]     # struct io_config
     return struct.pack(f"<{len(words)}I", *words)
 
 
-def module_table(images: dict[str, Path], nappvms: int) -> list[tuple[int, int, int, Path]]:
-    """Where each boot module goes: (kind, slot, addr, file); PrivVM first, then one per AppVM."""
+def needs_dvm(appvms: Sequence[tuple[str, int, int]]) -> bool:
+    """Does this configuration need the driver VM (some AppVM does block or network I/O)?"""
+    return any(a[0] in IO_WORKLOADS for a in appvms)
+
+
+def module_table(images: dict[str, Path], nappvms: int, dvm: bool = False) -> list[tuple[int, int, int, Path]]:
+    """Where each boot module goes: (kind, slot, addr, file); PrivVM first, then one per AppVM, then
+    the driver VM when `dvm` (last, so the AppVMs' modules sit where they do without it)."""
     mods = [(MOD_PRIVVM, P["SLOT_PRIVVM"], images["privvm"])]
     mods += [(MOD_APPVM, appvm_slot(i), images[f"appvm_s{appvm_slot(i)}"]) for i in range(nappvms)]
+    if dvm:
+        mods.append((MOD_DVM, P["SLOT_DVM"], images["dvm"]))
+    if len(mods) > P["MAX_MODULES"]:
+        raise ValueError(f"at most {P['MAX_MODULES']} boot modules, this configuration needs {len(mods)}")
     out = []
     for i, (kind, slot, path) in enumerate(mods):
         if path.stat().st_size > P["MODULE_STRIDE"]:
@@ -119,28 +153,93 @@ def module_table(images: dict[str, Path], nappvms: int) -> list[tuple[int, int, 
     return out
 
 
-def qemu_command(images: dict[str, Path], bootinfo: Path, *, harts: int, nappvms: int, ram_mb: int = 64) -> list[str]:
-    """qemu-system-riscv32 command line booting these images with the boot-info block at BOOTINFO_ADDR."""
+def qemu_command(images: dict[str, Path], bootinfo: Path, *, harts: int, nappvms: int, ram_mb: int = 64,
+                 dvm: bool = False, disk: str | Path | None = None, netdev: str | None = None,
+                 mac: str = "02:00:00:00:00:01") -> list[str]:
+    """qemu-system-riscv32 command line booting these images with the boot-info block at BOOTINFO_ADDR.
+
+    dvm: load the driver VM module; disk: raw image for a virtio-blk device; netdev: a `-netdev`
+    value with id n0 (e.g. "socket,id=n0,udp=127.0.0.1:5555,localaddr=127.0.0.1:5556") for a
+    virtio-net device with MAC `mac`.  The virtio-mmio transports are forced to version 2 (modern):
+    QEMU defaults to the legacy version 1, which the driver VM does not speak.
+    """
     cmd = ["qemu-system-riscv32", "-machine", "virt", "-bios", "none", "-smp", str(harts), "-m", f"{ram_mb}M",
            "-nographic", "-monitor", "none", "-serial", "stdio", "-kernel", str(images["hv"]),
            "-device", f"loader,file={bootinfo},addr={P['BOOTINFO_ADDR']:#x},force-raw=on"]
-    for _, _, addr, path in module_table(images, nappvms):
+    for _, _, addr, path in module_table(images, nappvms, dvm=dvm):
         cmd += ["-device", f"loader,file={path},addr={addr:#x},force-raw=on"]
+    if disk is not None or netdev is not None:
+        cmd += ["-global", "virtio-mmio.force-legacy=false"]
+    if disk is not None:
+        cmd += ["-drive", f"if=none,id=d0,file={disk},format=raw", "-device", "virtio-blk-device,drive=d0"]
+    if netdev is not None:
+        cmd += ["-netdev", netdev, "-device", f"virtio-net-device,netdev=n0,mac={mac}"]
     return cmd
 
 
 def qemu_setup(images: dict[str, Path], workdir: str | Path, *, harts: int, appvms: Sequence[tuple[str, int, int]],
-               ram_mb: int = 64, **bootinfo) -> list[str]:
+               ram_mb: int = 64, dvm: bool | None = None, disk: str | Path | None = None, netdev: str | None = None,
+               **bootinfo) -> list[str]:
     """Write the boot-info block for this configuration into `workdir`; return the QEMU command line.
 
-    appvms: (workload, iterations, seed) per AppVM; extra keywords go to pack_boot_info.
+    appvms: (workload, iterations, seed) per AppVM; extra keywords go to pack_boot_info.  With a
+    driver VM (`dvm`, by default when some workload does I/O) a zeroed disk image `disk.img` with one
+    region per AppVM is created in `workdir` unless `disk` names one; `netdev` as in qemu_command.
     """
-    mods = module_table(images, len(appvms))
+    dvm = needs_dvm(appvms) if dvm is None else dvm
+    mods = module_table(images, len(appvms), dvm=dvm)
     block = pack_boot_info(nharts=harts, appvms=appvms, ram_size=ram_mb << 20,
                            modules=[(k, s, a, p.stat().st_size) for k, s, a, p in mods], **bootinfo)
     path = Path(workdir) / "bootinfo.bin"
     path.write_bytes(block)
-    return qemu_command(images, path, harts=harts, nappvms=len(appvms), ram_mb=ram_mb)
+    if dvm and disk is None:
+        disk = Path(workdir) / "disk.img"
+        region = bootinfo.get("disk_region") or DEFAULT_DISK_REGION
+        with open(disk, "wb") as f:
+            f.truncate(max(len(appvms), 1) * region)
+    return qemu_command(images, path, harts=harts, nappvms=len(appvms), ram_mb=ram_mb, dvm=dvm,
+                        disk=disk if dvm else None, netdev=netdev if dvm else None)
+
+
+# ---- what the I/O workloads leave behind (their generators, as in appvm/wl_blk.c) ----
+
+def _mix(h: int, v: int) -> int:
+    return ((h ^ v) * 0x01000193) & 0xFFFFFFFF
+
+
+def _xorshift(x: int) -> int:
+    x ^= (x << 13) & 0xFFFFFFFF
+    x ^= x >> 17
+    x ^= (x << 5) & 0xFFFFFFFF
+    return x
+
+
+def blk_block(seed: int, pass_: int, block: int) -> bytes:
+    """Content the `blk` workload writes to block `block` (4 KiB) in pass 1 or 2."""
+    s = _mix(_mix(_mix(0x811C9DC5, seed), pass_), block) or 1
+    words = []
+    for _ in range(BLK_BLOCK // 4):
+        s = _xorshift(s)
+        words.append(s)
+    return struct.pack("<1024I", *words)
+
+
+def blk_expected_region(seed: int, iterations: int, region: int = DEFAULT_DISK_REGION) -> bytes:
+    """The whole disk region of a `blk` AppVM after a successful run (zeros beyond what it wrote)."""
+    n = min(iterations, region // BLK_BLOCK)
+    data = b"".join(blk_block(seed, 2, b) for b in range(n))
+    return data + bytes(region - len(data))
+
+
+def blk_checksum(seed: int, iterations: int, region: int = DEFAULT_DISK_REGION) -> int:
+    """The `blk` result checksum: mix over every word read back (pass 1, then pass 2)."""
+    n = min(iterations, region // BLK_BLOCK)
+    h = 0x811C9DC5
+    for p in (1, 2):
+        for b in range(n):
+            for (w,) in struct.iter_unpack("<I", blk_block(seed, p, b)):
+                h = _mix(h, w)
+    return h
 
 
 def parse_results(console: str) -> dict[int, dict]:
@@ -183,9 +282,9 @@ def _listings(elf: Path) -> None:
 
 
 def build_images(outdir: str | Path, *, listings: bool = True) -> dict[str, Path]:
-    """Build hv.elf, privvm.elf and appvm_s<slot>.elf for every AppVM slot into `outdir`.
+    """Build hv.elf, privvm.elf, dvm.elf and appvm_s<slot>.elf for every AppVM slot into `outdir`.
 
-    Returns name -> path: "hv", "privvm", "appvm_s2".."appvm_s7", and "appvm" (= appvm_s2).
+    Returns name -> path: "hv", "privvm", "dvm", "appvm_s2".."appvm_s7", and "appvm" (= appvm_s2).
     """
     outdir = Path(outdir)
     objdir = outdir / "obj"
@@ -200,6 +299,8 @@ def build_images(outdir: str | Path, *, listings: bool = True) -> dict[str, Path
         jobs[src] = common_inc + [STACK_DIR / "privvm"]
     for src in APPVM_SRCS:
         jobs[src] = common_inc + [STACK_DIR / "appvm"]
+    for src in DVM_SRCS:
+        jobs[src] = common_inc + [STACK_DIR / "dvm"]
 
     def compile_one(src: str) -> Path:
         obj = objdir / (src.replace("/", "_").rsplit(".", 1)[0] + ".o")
@@ -214,6 +315,7 @@ def build_images(outdir: str | Path, *, listings: bool = True) -> dict[str, Path
     images: dict[str, Path] = {}
     links = [("hv", objects(HV_SRCS + LIB_SRCS), STACK_DIR / "hv" / "hv.ld")]
     links.append(("privvm", objects(GUEST_SRCS + PRIVVM_SRCS + LIB_SRCS), _guest_script(P["SLOT_PRIVVM"], objdir)))
+    links.append(("dvm", objects(GUEST_SRCS + DVM_SRCS + LIB_SRCS), _guest_script(P["SLOT_DVM"], objdir)))
     for slot in range(P["SLOT_APPVM0"], P["MAX_SLOTS"]):
         links.append((f"appvm_s{slot}", objects(GUEST_SRCS + APPVM_SRCS + LIB_SRCS), _guest_script(slot, objdir)))
 

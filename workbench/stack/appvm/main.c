@@ -6,6 +6,14 @@ struct wl_result wl_result;
 volatile u32 wl_progress;
 
 static const char *wl_names[] = WORKLOAD_NAMES;
+
+/* The workload is under way: the steady state the workbench waits for before it injects faults
+ * (and before it lets the network peer start). */
+void wl_running(void)
+{
+    fence();
+    wl_result.magic = WL_RUNNING_MAGIC;
+}
 static volatile u32 go;
 
 static void control_changed(const char *path, const char *token)
@@ -49,13 +57,16 @@ int main(void)
     gprintf("appvm %u: running %s, %u iterations, seed %u\n", p.appvm, name, p.iterations, p.seed);
     wl_result.workload = wl;
     wl_result.status = WL_RUNNING;
-    fence();
-    wl_result.magic = WL_RUNNING_MAGIC;
+    if (wl != WL_BLK && wl != WL_NET)     /* I/O workloads say so once their devices are connected */
+        wl_running();
     switch (wl) {
     case WL_COMPUTE: wl_compute(&p); break;
     case WL_HCALL: wl_hcall(&p); break;
     case WL_PMP: wl_pmp(&p); break;
     case WL_BADCALL: wl_badcall(&p); break;
+    case WL_DEVPMP: wl_devpmp(&p); break;
+    case WL_BLK: wl_blk(&p); break;
+    case WL_NET: wl_net(&p); break;
     default: wl_result.status = WL_FAIL; break;
     }
     fence();
@@ -67,5 +78,9 @@ int main(void)
     snprintf(v, sizeof(v), "%s %u 0x%08x", st, wl_result.iterations, wl_result.checksum);
     snprintf(k, sizeof(k), "/local/domain/%u/result", my_domid);
     store_write(k, v);
+    if (wl == WL_BLK)                     /* let the backend unmap our pages before we go */
+        blkfront_close();
+    if (wl == WL_NET)
+        netfront_close();
     return 0;
 }

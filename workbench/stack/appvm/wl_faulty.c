@@ -1,8 +1,11 @@
 /* Workloads that misbehave on purpose, for the isolation and robustness tests.
  * `pmp`: computes a little, then writes where it must not (seed % 3: 0 the PrivVM's slot, 1 the
- *   hypervisor's data, 2 the pristine copy): the hypervisor must kill only this domain.  `badcall`: every hypercall with invalid arguments must return the expected
+ *   hypervisor's data, 2 the pristine copy): the hypervisor must kill only this domain.
+ * `devpmp`: the same against the devices: writes 0 (reset) to the status register of every
+ *   virtio-mmio slot, starting at slot 7 (where the disk is); the first write must kill it.  `badcall`: every hypercall with invalid arguments must return the expected
  *   error code; the record's checksum sums them, status is ok only if all matched. */
 #include "appvm.h"
+#include "physdev.h"
 
 void wl_pmp(const struct wl_params *p)
 {
@@ -17,6 +20,19 @@ void wl_pmp(const struct wl_params *p)
     u32 t = p->seed % 3;
     gprintf("appvm %u: writing into %s at 0x%08x\n", p->appvm, what[t], where[t]);
     *(volatile u32 *)(uptr)where[t] = x;
+    gprintf("appvm %u: the write went through: isolation is broken\n", p->appvm);
+    wl_result.status = WL_FAIL;
+}
+
+void wl_devpmp(const struct wl_params *p)
+{
+    wl_result.iterations = p->iterations;
+    for (int s = VIRTIO_SLOTS - 1; s >= 0; s--) {
+        u32 a = VIRTIO_BASE + (u32)s * VIRTIO_STRIDE + 0x70;
+        gprintf("appvm %u: resetting the virtio device at 0x%08x\n", p->appvm, a);
+        *(volatile u32 *)(uptr)a = 0;
+        wl_progress = VIRTIO_SLOTS - (u32)s;
+    }
     gprintf("appvm %u: the write went through: isolation is broken\n", p->appvm);
     wl_result.status = WL_FAIL;
 }
@@ -107,7 +123,12 @@ void wl_badcall(const struct wl_params *p)
     expect("domctl unprivileged", hc_domctl(DOMCTL_getinfo, &gi), -EPERM);
     expect("set_callbacks hv", hv_set_callbacks(HV, 0, 0, 0, 0, 0), -EINVAL);
     expect("set_callbacks misaligned", hv_set_callbacks(start->slot_base + 0x2002, 0, 0, 0, 0, 0), -EINVAL);
-    expect("physdev_op", hv_physdev_op(0, 0, 0, 0, 0, 0), -ENOSYS);
+    expect("physdev bad cmd", hv_physdev_op(9, (long)buf, 0, 0, 0, 0), -EINVAL);
+    expect("physdev eoi hv pointer", hv_physdev_op(PHYSDEVOP_eoi, HV, 0, 0, 0, 0), -EFAULT);
+    expect("eoi of an irq not ours", hc_physdev_eoi(8), -EPERM);
+    expect("eoi of irq 0", hc_physdev_eoi(0), -EPERM);
+    expect("bind pirq not ours", evtchn_bind_pirq(8), -EPERM);
+    expect("bind pirq 999", evtchn_bind_pirq(999), -EPERM);
     expect("timer far future", hc_set_timer(~0ull >> 1), 0);
     expect("timer cancel", hc_set_timer(0), 0);
     expect("still alive", hv_version(0, 0, 0, 0, 0, 0), HV_VERSION);

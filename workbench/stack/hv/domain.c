@@ -219,6 +219,7 @@ long domain_destroy(struct domain *d)
             return -EBUSY;
     evtchn_close_all(d);
     gnttab_release_all(d);
+    physdev_release(d);
     LOCK(&p->dom_lock);
     p->dom[d->domid] = NULL;
     spin_unlock(&p->dom_lock);

@@ -25,7 +25,8 @@ long do_domctl(struct vcpu *v, const u32 *a)
     u32 cmd = a[0], arg = a[1];
     static const u32 sizes[] = { sizeof(struct domctl_create), sizeof(struct domctl_domid),
                                  sizeof(struct domctl_domid), sizeof(struct domctl_domid),
-                                 sizeof(struct domctl_getinfo), sizeof(struct domctl_set_store) };
+                                 sizeof(struct domctl_getinfo), sizeof(struct domctl_set_store),
+                                 sizeof(struct domctl_assign_device) };
     if (cmd >= ARRAY_SIZE(sizes))
         return -EINVAL;
     if ((arg & 3) || !guest_range_ok(v->dom, arg, sizes[cmd]))
@@ -59,6 +60,10 @@ long do_domctl(struct vcpu *v, const u32 *a)
         d->shinfo->start.store_port = s->port;
         return 0;
     }
+    case DOMCTL_assign_device:
+        if (d == v->dom || d->state != DOMSTATE_PAUSED)
+            return -EINVAL;
+        return physdev_assign(d, (void *)(uptr)arg);
     }
     return -EINVAL;
 }

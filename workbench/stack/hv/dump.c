@@ -16,6 +16,7 @@ static const struct dumper dumpers[] = {
     { "heap", heap_dump },
     { "pmp", pmp_dump },
     { "console", console_dump },
+    { "irqs", physdev_dump },
 };
 
 /* Run the dump called `name`, or every dump for "all". */

@@ -9,6 +9,7 @@ void evtchn_init_domain(struct domain *d)
     spin_init(&d->evtchn_lock);
     memset(d->evtchn, 0, sizeof(d->evtchn));
     memset(d->virq_port, 0, sizeof(d->virq_port));
+    memset(d->pirq_port, 0, sizeof(d->pirq_port));
     d->evtchn[0].state = ECS_RESERVED;
 }
 
@@ -118,6 +119,23 @@ static long bind_virq(struct domain *d, u32 virq)
     return port;
 }
 
+/* A physical IRQ of a device assigned to d (physdev.c) becomes an event on a new port. */
+static long bind_pirq(struct domain *d, u32 pirq)
+{
+    if (!physdev_owns(d, pirq))
+        return -EPERM;
+    LOCK(&d->evtchn_lock);
+    long port = d->pirq_port[pirq] ? -EEXIST : alloc_port(d);
+    if (port > 0) {
+        d->evtchn[port] = (struct evtchn){ ECS_PIRQ, 0, 0, pirq };
+        d->pirq_port[pirq] = port;
+    }
+    spin_unlock(&d->evtchn_lock);
+    if (port > 0)
+        physdev_bound(d, pirq);
+    return port;
+}
+
 static long send(struct domain *ld, u32 port)
 {
     if (!port_ok(port))
@@ -160,6 +178,8 @@ static long close_port(struct domain *ld, u32 port)
         }
         if (lc->state == ECS_VIRQ)
             ld->virq_port[lc->virq] = 0;
+        if (lc->state == ECS_PIRQ && lc->virq < NR_PIRQS)
+            ld->pirq_port[lc->virq] = 0;
         *lc = (struct evtchn){ ECS_FREE, 0, 0, 0 };
     }
     if (rd)
@@ -195,7 +215,8 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
 {
     struct domain *d = v->dom;
     static const u32 sizes[] = { sizeof(struct evtchn_alloc_unbound), sizeof(struct evtchn_bind_interdomain),
-                                 sizeof(struct evtchn_bind_virq), 4, 4, 4, 4 };
+                                 sizeof(struct evtchn_bind_virq), 4, 4, 4, 4,
+                                 sizeof(struct evtchn_bind_pirq) };
     u32 cmd = a[0], arg = a[1];
     if (cmd >= ARRAY_SIZE(sizes))
         return -EINVAL;
@@ -230,6 +251,13 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
     case EVTCHNOP_bind_virq: {
         struct evtchn_bind_virq *b = (void *)(uptr)arg;
         r = bind_virq(d, b->virq);
+        if (r > 0)
+            b->port = r, r = 0;
+        return r;
+    }
+    case EVTCHNOP_bind_pirq: {
+        struct evtchn_bind_pirq *b = (void *)(uptr)arg;
+        r = bind_pirq(d, b->pirq);
         if (r > 0)
             b->port = r, r = 0;
         return r;

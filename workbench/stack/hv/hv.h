@@ -11,6 +11,7 @@
 #include "domctl.h"
 #include "event_channel.h"
 #include "grant_table.h"
+#include "physdev.h"
 #include "lib.h"
 #include "offsets.h"
 
@@ -27,6 +28,7 @@ static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
 #define MSTATUS_MPP  (3u << 11)
 #define MIP_MSIP     (1u << 3)
 #define MIP_MTIP     (1u << 7)
+#define MIP_MEIP     (1u << 11)
 #define MCAUSE_INT   0x80000000u
 #define CAUSE_ECALL_U 8
 
@@ -102,10 +104,14 @@ struct domain {
     struct spinlock evtchn_lock;
     struct evtchn evtchn[NR_EVTCHN];
     u32 virq_port[NR_VIRQ];
+    u32 pirq_port[NR_PIRQS];      /* port bound to each physical IRQ the domain owns, 0 = none */
     /* guarded by grant_lock */
     struct spinlock grant_lock;
     struct grant_entry grant[NR_GRANTS];
     struct grant_map map[NR_PMP_MAPS];
+    /* guarded by lock */
+    u32 ndev;                     /* assigned device windows (physdev.c) */
+    struct dev_window { u32 base, size, irq; } dev[MAX_DEVICES];
     /* guarded by the console lock */
     u32 cons_len;
     char cons_buf[120];
@@ -121,6 +127,13 @@ struct preserved {
     u32 next_domid;
     struct spinlock heap_lock;    /* guards the heap blocks */
     u32 heap_start, heap_end;
+    struct spinlock irq_lock;     /* guards pirq[] */
+    struct pirq {                 /* a PLIC source routed to a driver domain (physdev.c) */
+        u32 owner;                /* domid + 1, 0 = not assigned */
+        u32 hart;                 /* whose PLIC context has it enabled (the owner's vCPU's hart) */
+        u32 inflight;             /* claimed from the PLIC, not yet acknowledged by the owner */
+        u32 count;                /* interrupts delivered */
+    } pirq[NR_PIRQS];
 };
 #define PRESERVED ((struct preserved *)PHEAP_BASE)
 
@@ -228,6 +241,18 @@ long gnttab_grant_in(struct domain *d, u32 grantee, u32 addr, u32 readonly);
 void gnttab_release_all(struct domain *d);
 long do_grant_table_op(struct vcpu *v, const u32 *a);
 void gnttab_dump(void);
+
+/* physdev.c */
+void plic_init_hart(void);
+void plic_interrupt(void);
+u32 probe_read(u32 addr);                       /* setup.c: 0 if the read faults */
+long physdev_assign(struct domain *d, const struct domctl_assign_device *a);
+int physdev_owns(struct domain *d, u32 pirq);
+void physdev_bound(struct domain *d, u32 pirq);
+void physdev_release(struct domain *d);
+void physdev_pmp(struct domain *d, u8 *cfg, void (*addr_write)(u32, u32));
+long do_physdev_op(struct vcpu *v, const u32 *a);
+void physdev_dump(void);
 
 /* pmp.c */
 void pmp_lock_pristine(void);

@@ -13,8 +13,6 @@ static long do_heartbeat(struct vcpu *v, const u32 *a)
 
 static long do_version(struct vcpu *v, const u32 *a) { return HV_VERSION; }
 
-static long do_physdev_op(struct vcpu *v, const u32 *a) { return -ENOSYS; }   /* issue 4 */
-
 static const hcall_fn hcall_table[NR_HYPERCALLS] = {
 #define HCALL(nr, name) [nr] = do_##name,
 #include "hypercall_list.h"

@@ -1,4 +1,5 @@
-/* PMP: a guest in U mode reaches only its own slot and the pages it has grant-mapped.  Entry 15
+/* PMP: a guest in U mode reaches only its own slot, the pages it has grant-mapped and, for a driver
+ * domain, the MMIO windows of the devices assigned to it.  Entry 15
  * locks the pristine copy read-only, for M mode too, so a failing hypervisor cannot corrupt it. */
 #include "hv.h"
 
@@ -39,6 +40,7 @@ void pmp_load_domain(struct domain *d)
         pmpaddr_write(PMP_MAP0 + i, napot(m->addr, PAGE_SIZE));
         cfg[PMP_MAP0 + i] = PMP_NAPOT | PMP_R | (m->readonly ? 0 : PMP_W);
     }
+    physdev_pmp(d, cfg, pmpaddr_write);    /* assigned device windows (driver domains only) */
     cfg[PMP_PRISTINE] = PMP_L | PMP_NAPOT | PMP_R;
     u32 w[4];
     for (int i = 0; i < 4; i++)

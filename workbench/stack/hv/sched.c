@@ -180,6 +180,8 @@ void schedule(void)
             mmio_write(CLINT_MSIP(pc->hartid), 0);
         if (mip & MIP_MTIP)
             timer_interrupt();
+        if (mip & MIP_MEIP)
+            plic_interrupt();
         LOCK(&pc->rq_lock);
     }
     next->running = 1;

@@ -12,7 +12,7 @@ volatile u32 boot_release __attribute__((section(".data"))) = 0;
 #define RELEASE_MAGIC 0x474F474Fu
 
 extern char _hv_image_start[], _hv_text_end[], _hv_image_end[], __bss_start[], __bss_end[];
-STATIC_ASSERT(sizeof(struct boot_info) == 276);   /* build.py pack_boot_info packs 69 words */
+STATIC_ASSERT(sizeof(struct boot_info) == BOOTINFO_V1_SIZE + 16);   /* build.py pack_boot_info: 73 words */
 STATIC_ASSERT(offsetof(struct percpu, frame) == PC_FRAME && offsetof(struct percpu, stack_top) == PC_STACK &&
               offsetof(struct percpu, kstack_top) == PC_KSTACK && offsetof(struct percpu, ktrap) == PC_KTRAP &&
               offsetof(struct percpu, nmi) == PC_NMI && offsetof(struct vcpu, regs) == 0);
@@ -38,7 +38,7 @@ static void default_boot_info(struct boot_info *bi)
 /* Read a 32-bit word that may not exist (absent device, address past the end of RAM): 0 if the
  * read faults. */
 extern u32 probe_read_asm(u32 addr, u32 *guard);   /* start.S */
-static u32 probe_read(u32 addr)
+u32 probe_read(u32 addr)
 {
     return probe_read_asm(addr, &this_cpu()->probe_guard);
 }
@@ -48,16 +48,24 @@ static int valid_boot_info(u32 addr)
     if (addr < RAM_BASE || addr > 0xFFFFF000u || (addr & 3) || probe_read(addr) != BOOTINFO_MAGIC)
         return 0;
     const struct boot_info *bi = (const struct boot_info *)(uptr)addr;
-    return bi->magic == BOOTINFO_MAGIC && bi->version == BOOTINFO_VERSION;
+    return bi->magic == BOOTINFO_MAGIC && (bi->version == 1 || bi->version == BOOTINFO_VERSION);
+}
+
+/* Copy a valid block; a version 1 block has no io_config (defaults apply). */
+static void copy_boot_info(u32 addr)
+{
+    const struct boot_info *bi = (const struct boot_info *)(uptr)addr;
+    memset(&hv.bi, 0, sizeof(hv.bi));
+    memcpy(&hv.bi, bi, bi->version == 1 ? BOOTINFO_V1_SIZE : sizeof(hv.bi));
 }
 
 static const char *read_boot_info(u32 arg)
 {
     const char *src = "a1";
     if (valid_boot_info(arg))
-        memcpy(&hv.bi, (void *)(uptr)arg, sizeof(hv.bi));
+        copy_boot_info(arg);
     else if (valid_boot_info(BOOTINFO_ADDR))
-        memcpy(&hv.bi, (void *)(uptr)BOOTINFO_ADDR, sizeof(hv.bi)), src = "loader block";
+        copy_boot_info(BOOTINFO_ADDR), src = "loader block";
     else
         default_boot_info(&hv.bi), src = "built-in default";
     struct boot_info *bi = &hv.bi;
@@ -114,6 +122,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
     pmp_lock_pristine();
     wdog_init(pc);
     sched_init_hart();
+    plic_init_hart();
     timer_init_hart();
     __atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
     if (h == 0) {
@@ -142,6 +151,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
         memcpy(&d->shinfo->start.sys, &hv.bi.sys, sizeof(hv.bi.sys));
         d->shinfo->start.nmodules = hv.bi.nmodules;
         memcpy(d->shinfo->start.module, hv.bi.module, sizeof(hv.bi.module));
+        d->shinfo->start.io = hv.bi.io;
         domain_pause(d, 0);
         if (hv.bi.boot_flags & BOOT_TEST_PANIC)
             (void)mmio_read(0x00F00000);              /* no device there: an access fault in M mode */

@@ -51,7 +51,7 @@ void timer_init_hart(void)
     pc->timers = NULL;
     mmio_write(CLINT_MSIP(pc->hartid), 0);
     timer_reprogram();
-    csr_write(mie, MIP_MTIP | MIP_MSIP);
+    csr_write(mie, MIP_MTIP | MIP_MSIP | MIP_MEIP);
 }
 
 static void unlink(struct percpu *pc, struct timer *t)

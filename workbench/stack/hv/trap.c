@@ -20,6 +20,8 @@ static void handle_interrupt(struct percpu *pc, u32 irq)
         mmio_write(CLINT_MSIP(pc->hartid), 0);   /* IPI: the return path re-checks everything */
     else if (irq == 7)
         timer_interrupt();
+    else if (irq == 11)
+        plic_interrupt();                       /* a device of a driver domain */
 }
 
 /* Last steps before v runs again: refresh its view of time, deliver a pending upcall. */

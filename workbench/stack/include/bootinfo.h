@@ -7,7 +7,7 @@
 #include "platform.h"
 
 #define BOOTINFO_MAGIC   0x4257524Du   /* "MRWB" in memory order */
-#define BOOTINFO_VERSION 1
+#define BOOTINFO_VERSION 2      /* 2 added struct io_config; version 1 blocks are still accepted */
 
 enum module_kind { MOD_NONE = 0, MOD_PRIVVM = 1, MOD_APPVM = 2, MOD_DVM = 3 };
 
@@ -32,6 +32,18 @@ struct sys_config {
     struct appvm_cfg appvm[MAX_APPVMS];
 };
 
+/* Split I/O (version 2): the driver VM's view of the disk and the network peer. */
+struct io_config {
+    u32 disk_region;  /* bytes of disk per AppVM: AppVM i owns [i*disk_region, (i+1)*disk_region);
+                         0 = IO_DEFAULT_REGION */
+    u32 net_count;    /* requests the peer sends each `net` AppVM (= its iterations); 0 = the
+                         AppVM's own iterations */
+    u32 dvm_restart;  /* test hook: the DVM restarts its devices and backends once, after answering
+                         this many block requests (0 = never) */
+    u32 reserved;
+};
+#define IO_DEFAULT_REGION (1u << 20)
+
 #define SYS_HEALTH_CHECK (1u << 0)  /* after the AppVMs: destroy AppVM 0, create a fresh one, run it */
 
 enum recovery_kind { RECOVERY_HALT = 0, RECOVERY_REBOOT = 1, RECOVERY_REHYPE = 2 };
@@ -51,7 +63,9 @@ struct boot_info {
     u32 nmodules;
     struct boot_module module[MAX_MODULES];
     struct sys_config sys;
+    struct io_config io;  /* version >= 2 */
 };
+#define BOOTINFO_V1_SIZE 276
 
 #define BOOT_RECOVERY    (1u << 0)   /* this boot is a microreboot: reuse the preserved heap */
 #define BOOT_DUMP_AT_EXIT (1u << 1)  /* run every hv state dump before powering off */

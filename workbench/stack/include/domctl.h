@@ -6,7 +6,7 @@
 #define MAX_DOMAINS MAX_SLOTS
 
 enum domctl_cmd { DOMCTL_create = 0, DOMCTL_destroy = 1, DOMCTL_pause = 2, DOMCTL_unpause = 3,
-                  DOMCTL_getinfo = 4, DOMCTL_set_store = 5 };
+                  DOMCTL_getinfo = 4, DOMCTL_set_store = 5, DOMCTL_assign_device = 6 };
 
 enum dom_state { DOMSTATE_PAUSED = 0, DOMSTATE_RUNNING = 1, DOMSTATE_SHUTDOWN = 2,
                  DOMSTATE_CRASHED = 3 };
@@ -24,6 +24,16 @@ struct domctl_set_store {
     u32 domid;        /* IN */
     u32 port;         /* IN: the guest's end of its config-store event channel */
 };
+/* Give a device to a driver domain: its MMIO window becomes reachable through the domain's PMP
+ * device entries, and its PLIC source is routed to it (EVTCHNOP_bind_pirq, PHYSDEVOP_eoi).
+ * -ENODEV if nothing answers at `base`; -EBUSY if another domain owns the window or the IRQ. */
+struct domctl_assign_device {
+    u32 domid;        /* IN */
+    u32 base;         /* IN: MMIO window, page aligned, inside the virtio-mmio area */
+    u32 size;         /* IN: bytes, a multiple of the page size */
+    u32 irq;          /* IN: PLIC source, 1..NR_PIRQS-1; 0 = no interrupt */
+};
+#define MAX_DEVICES 8     /* assigned windows per domain */
 struct domctl_getinfo {
     u32 domid;        /* IN */
     u32 state;        /* OUT: enum dom_state */

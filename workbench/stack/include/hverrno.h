@@ -10,6 +10,7 @@
 #define EBUSY   16
 #define EEXIST  17
 #define EINVAL  22
+#define ENODEV  19
 #define ENOSPC  28
 #define ENOSYS  38
 #endif

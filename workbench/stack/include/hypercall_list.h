@@ -12,4 +12,4 @@ HCALL(7,  heartbeat)         /* record that the guest is alive */
 HCALL(8,  set_callbacks)     /* register the upcall entry point */
 HCALL(9,  iret)              /* return from an upcall: restore the saved frame, unmask */
 HCALL(10, version)           /* HV_VERSION; also a cheap way to get pending upcalls delivered */
-HCALL(11, physdev_op)        /* physical IRQ EOI for the driver VM (issue 4); -ENOSYS for now */
+HCALL(11, physdev_op)        /* physdev.h: physical IRQ EOI for the driver VM */

@@ -16,7 +16,16 @@
 #define CLINT_MTIME      (CLINT_BASE + 0xBFF8u)
 #define PLIC_BASE        0x0C000000u
 #define UART_BASE        0x10000000u
-#define VIRTIO_BASE      0x10001000u   /* 8 slots of 0x1000 (issue 4: the driver VM) */
+#define VIRTIO_BASE      0x10001000u   /* virtio-mmio slot i at VIRTIO_BASE + VIRTIO_STRIDE*i */
+#define VIRTIO_STRIDE    0x1000u
+#define VIRTIO_SLOTS     8
+#define VIRTIO_IRQ(i)    ((i) + 1u)    /* PLIC source of slot i (QEMU virt numbering) */
+#define PLIC_PRIORITY(s) (PLIC_BASE + 4u * (s))
+#define PLIC_ENABLE(c)   (PLIC_BASE + 0x2000u + 0x80u * (c))
+#define PLIC_THRESHOLD(c) (PLIC_BASE + 0x200000u + 0x1000u * (c))
+#define PLIC_CLAIM(c)    (PLIC_BASE + 0x200004u + 0x1000u * (c))
+#define PLIC_CTX(h)      (2u * (h))    /* machine-mode context of hart h (QEMU virt numbering) */
+#define DISK_SECTOR      512u
 #define TIMEBASE_HZ      10000000u     /* mtime ticks per second */
 
 /* RAM layout.  Regions are power-of-two sized and aligned so one NAPOT PMP entry covers each. */
@@ -45,9 +54,11 @@
 
 /* Fixed slot roles. */
 #define SLOT_PRIVVM      0
-#define SLOT_DVM         1             /* reserved for the driver VM (issue 4) */
+#define SLOT_DVM         1             /* the driver VM */
 #define SLOT_APPVM0      2             /* AppVM i lives in slot SLOT_APPVM0 + i */
 #define MAX_APPVMS       (MAX_SLOTS - SLOT_APPVM0)
+#define DVM_HEARTBEAT_TICKS 10000u     /* the driver VM's heartbeat period (1 ms of mtime) */
+#define DVM_HEARTBEAT_LIMIT 100000u    /* the PrivVM calls it late after 10 ms */
 
 #define MAX_HARTS        8
 
@@ -55,7 +66,8 @@
 #define PMP_SLOT         0             /* the running domain's own slot */
 #define PMP_MAP0         1             /* grant-mapped pages: entries 1..8 */
 #define NR_PMP_MAPS      8
-#define PMP_DEV0         9             /* device windows for the driver VM: 9..13 (issue 4) */
+#define PMP_DEV0         9             /* assigned device windows: entries 9..14, as TOR pairs */
+#define NR_PMP_DEV       6
 #define PMP_PRISTINE     15            /* locked: pristine copy, read-only even for M mode */
 
 #endif

@@ -36,6 +36,7 @@ struct start_info {
     struct sys_config sys;             /* PrivVM only: the AppVMs to create */
     u32 nmodules;                      /* PrivVM only: the boot modules it may create domains from */
     struct boot_module module[MAX_MODULES];
+    struct io_config io;               /* PrivVM only: split I/O configuration */
 };
 #define START_MAGIC 0x54525453u        /* "STRT" */
 

@@ -6,8 +6,8 @@
 #include "types.h"
 
 enum workload_id { WL_NONE = 0, WL_COMPUTE = 1, WL_HCALL = 2, WL_PMP = 3, WL_BADCALL = 4,
-                   WL_BLK = 5, WL_NET = 6 };
-#define WORKLOAD_NAMES { "none", "compute", "hcall", "pmp", "badcall", "blk", "net" }
+                   WL_BLK = 5, WL_NET = 6, WL_DEVPMP = 7 };
+#define WORKLOAD_NAMES { "none", "compute", "hcall", "pmp", "badcall", "blk", "net", "devpmp" }
 
 enum wl_status { WL_RUNNING = 0, WL_OK = 1, WL_FAIL = 2 };
 
@@ -19,5 +19,6 @@ struct wl_result {
     u32 checksum;     /* depends only on (workload, iterations, seed) */
 };
 #define WL_RESULT_MAGIC 0x444E4F44u   /* "DONE" */
-#define WL_RUNNING_MAGIC 0x474E5552u  /* "RUNG": the workload has started (steady state reached) */
+#define WL_RUNNING_MAGIC 0x474E5552u  /* "RUNG": the workload has started (steady state reached); for
+                                         `blk` and `net`: their frontends are connected */
 #endif

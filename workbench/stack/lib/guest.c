@@ -99,13 +99,19 @@ u64 guest_now(void)
 
 static u32 timer_port;
 
-void sleep_ticks(u32 ticks)
+u32 guest_timer_port(void)
 {
     if (!timer_port) {
         long p = evtchn_bind_virq(VIRQ_TIMER);
         GASSERT(p > 0);
         timer_port = p;
     }
+    return timer_port;
+}
+
+void sleep_ticks(u32 ticks)
+{
+    guest_timer_port();
     u32 seen = port_count[timer_port];
     hc_set_timer(guest_now() + ticks);
     wait_port(timer_port, seen);

@@ -32,6 +32,7 @@ u32 wait_port(u32 port, u32 seen);
 
 u64 guest_now(void);
 void sleep_ticks(u32 ticks);    /* one-shot timer + VIRQ_TIMER */
+u32 guest_timer_port(void);     /* the VIRQ_TIMER port (bound on first use) */
 
 int gprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void guest_panic(const char *msg) __attribute__((noreturn));
@@ -57,5 +58,20 @@ void store_client_init(void);
 int store_read(const char *path, char *buf, u32 size);   /* -> length, or -1 */
 int store_write(const char *path, const char *value);    /* -> 0 or -1 */
 int store_watch(const char *path, const char *token, store_watch_cb cb);
+int store_directory(const char *path, char *buf, u32 size); /* child names, NUL separated */
 void store_poll(void);                                   /* run callbacks of arrived watch events */
+int store_pending(void);                                 /* a watch event waits for store_poll */
+
+/* Split-driver helpers (xenbus.c): keys of a store directory, and its "state" (xenbus.h). */
+int xb_read_u32(const char *dir, const char *key, u32 *val);   /* -> 0, or -1 if absent */
+int xb_write_u32(const char *dir, const char *key, u32 val);
+int xb_read_str(const char *dir, const char *key, char *buf, u32 size);
+u32 xb_state(const char *dir);                                 /* XB_UNKNOWN if absent */
+int xb_set_state(const char *dir, u32 state);
+long hc_physdev_eoi(u32 irq);
+long evtchn_bind_pirq(u32 pirq);                               /* -> port or -errno */
+long evtchn_close(u32 port);
+long gnttab_grant_page(u32 domid, void *page, int readonly);   /* -> ref or -errno */
+long gnttab_copy_to(u32 domid, u32 ref, u32 off, const void *src, u32 len);    /* into a grant */
+long gnttab_copy_from(u32 domid, u32 ref, u32 off, void *dst, u32 len);        /* out of one */
 #endif

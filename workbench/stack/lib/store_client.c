@@ -7,9 +7,9 @@
 static struct store_ring_page *ring;
 static u32 port, next_id;
 
-#define MAX_WATCHES 4
+#define MAX_WATCHES 16
 static struct { char path[STORE_MAX_PATH]; char token[16]; store_watch_cb cb; } watches[MAX_WATCHES];
-#define MAX_EVENTS 8
+#define MAX_EVENTS 16
 static struct { char path[STORE_MAX_PATH]; char token[16]; } events[MAX_EVENTS];
 static u32 nevents;
 
@@ -42,11 +42,19 @@ static void take(struct store_msg *h, char *buf, u32 size)
     evtchn_send(port);                    /* room on the ring: the server may be waiting for it */
 }
 
+/* Queue a watch event for store_poll.  Callbacks re-read what they care about, so an event equal to
+ * one already queued adds nothing, and when the queue is full the events queued still make every
+ * callback re-read after the change that was dropped. */
 static void queue_event(const char *payload, u32 len)
 {
+    u32 plen = strnlen(payload, len);
+    const char *token = plen + 1 < len ? payload + plen + 1 : "";
+    for (u32 e = 0; e < nevents; e++)
+        if (!strncmp(events[e].path, payload, sizeof(events[0].path) - 1) &&
+            !strncmp(events[e].token, token, sizeof(events[0].token) - 1))
+            return;
     if (nevents == MAX_EVENTS)
         return;
-    u32 plen = strnlen(payload, len);
     strlcpy(events[nevents].path, payload, sizeof(events[0].path));
     strlcpy(events[nevents].token, plen + 1 < len ? payload + plen + 1 : "", sizeof(events[0].token));
     nevents++;
@@ -97,6 +105,24 @@ int store_write(const char *path, const char *value)
 {
     char buf[16];
     return request(STORE_WRITE, path, value, buf, sizeof(buf)) == STORE_ERROR ? -1 : 0;
+}
+
+/* Child names of `path`, NUL separated, into buf; -> bytes, or -1. */
+int store_directory(const char *path, char *buf, u32 size)
+{
+    u32 t = request(STORE_DIRECTORY, path, NULL, buf, size);
+    if (t == STORE_ERROR)
+        return -1;
+    u32 n = 0;                            /* request() NUL-terminates at the payload's end */
+    while (n + 1 < size && (buf[n] || buf[n + 1]))
+        n++;
+    return buf[0] ? (int)n + 1 : 0;
+}
+
+/* Is a store message waiting (a watch event for store_poll)?  Safe in a guest_wait condition. */
+int store_pending(void)
+{
+    return nevents || READ_ONCE(ring->rsp_prod) != ring->rsp_cons;
 }
 
 int store_watch(const char *path, const char *token, store_watch_cb cb)

@@ -8,11 +8,20 @@ struct appvm apps[MAX_APPVMS];
 u32 shared_page[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));  /* grant-copied by `hcall` */
 u32 napps, dom_exc_port, dom_exc_seen;
 
+struct appvm dvm;
+
+struct appvm *client(u32 k)
+{
+    if (k < napps)
+        return &apps[k];
+    return k == napps && dvm.domid ? &dvm : NULL;
+}
+
 struct appvm *app_by_domid(u32 domid)
 {
-    for (u32 i = 0; i < napps; i++)
-        if (apps[i].domid == domid)
-            return &apps[i];
+    for (u32 k = 0; k <= napps; k++)
+        if (client(k) && client(k)->domid == domid)
+            return client(k);
     return NULL;
 }
 
@@ -21,9 +30,9 @@ int work_pending(void *unused)
 {
     if (port_count[dom_exc_port] != dom_exc_seen)
         return 1;
-    for (u32 i = 0; i < napps; i++) {
-        struct appvm *a = &apps[i];
-        if (!a->ring)
+    for (u32 i = 0; i <= napps; i++) {
+        struct appvm *a = client(i);
+        if (!a || !a->ring)
             continue;
         if (port_count[a->store_port] != a->store_seen || READ_ONCE(a->ring->req_prod) != a->ring->req_cons)
             return 1;
@@ -45,8 +54,11 @@ static int health_check(void)
     u32 alive = 1;
     while (alive) {
         guest_wait(work_pending, NULL);
-        apps[0].store_seen = port_count[apps[0].store_port];
-        serve_ring(&apps[0]);
+        for (u32 i = 0; i <= napps; i++)          /* AppVM 0 and, for its devices, the DVM */
+            if (client(i) && client(i)->ring && (i == 0 || i == napps)) {
+                client(i)->store_seen = port_count[client(i)->store_port];
+                serve_ring(client(i));
+            }
         dom_exc_seen = port_count[dom_exc_port];
         alive = check_domains();
     }
@@ -68,6 +80,7 @@ int main(void)
     store_init();
     st_write(0, "/tool/name", "mrwb-toolstack");
     st_watch(0, "/local/domain", "ping");
+    create_dvm();                              /* first: the AppVMs' devices need their backends */
     for (u32 i = 0; i < napps; i++)
         if (create_appvm(i, &start->sys.appvm[i]) < 0)
             apps[i].done = 1;
@@ -78,9 +91,9 @@ int main(void)
     while (alive) {
         guest_wait(work_pending, NULL);
         hc_heartbeat();
-        for (u32 i = 0; i < napps; i++) {
-            struct appvm *a = &apps[i];
-            if (!a->ring)
+        for (u32 i = 0; i <= napps; i++) {
+            struct appvm *a = client(i);
+            if (!a || !a->ring)
                 continue;
             a->store_seen = port_count[a->store_port];
             serve_ring(a);

@@ -20,9 +20,12 @@ struct appvm {
     struct domctl_getinfo info;       /* last status */
 };
 extern struct appvm apps[MAX_APPVMS];   /* AppVM i of the configuration; read by the workbench */
+extern struct appvm dvm;                /* the driver VM (domid 0 = there is none); same bookkeeping */
+extern u32 dvm_slots;                   /* virtio slots assigned to it (bit i = slot i) */
 extern u32 napps, dom_exc_port, dom_exc_seen;
 extern u32 shared_page[PAGE_SIZE / 4];
-struct appvm *app_by_domid(u32 domid);
+struct appvm *app_by_domid(u32 domid);      /* an AppVM or the DVM */
+struct appvm *client(u32 k);                /* k < napps: AppVM k; k == napps: the DVM; else NULL */
 int work_pending(void *unused);
 
 /* store_server.c: answer requests on an AppVM's store ring; store_fire (store_tree.h) sends events */
@@ -31,6 +34,7 @@ void serve_ring(struct appvm *a);
 /* toolstack.c */
 int module_for(u32 kind, u32 slot);
 void appvm_key(char *buf, u32 size, u32 domid, const char *key);   /* "/local/domain/<domid>/<key>" */
+int create_dvm(void);                                   /* -> 0, or -1: no DVM module */
 int create_appvm(u32 i, const struct appvm_cfg *cfg);   /* domain, store channel and ring, keys */
 void start_appvm(struct appvm *a);                      /* write its control key: "go" */
 int destroy_appvm(struct appvm *a);

@@ -17,22 +17,13 @@ void appvm_key(char *buf, u32 size, u32 domid, const char *key)
     snprintf(buf, size, "/local/domain/%u/%s", domid, key);
 }
 
-/* Build AppVM i: domain from its module, store channel and ring, its configuration keys. */
-int create_appvm(u32 i, const struct appvm_cfg *cfg)
+/* Create a paused domain from module `mod` and wire its config-store channel and ring into `a`. */
+static int build_domain(struct appvm *a, int mod, u32 hart, u32 index)
 {
-    struct appvm *a = &apps[i];
-    memset(a, 0, sizeof(*a));
-    a->index = i;
-    a->cfg = *cfg;
-    int mod = module_for(MOD_APPVM, SLOT_APPVM0 + i);
-    if (mod < 0) {
-        gprintf("privvm: no boot module for AppVM %u (slot %u)\n", i, SLOT_APPVM0 + i);
-        return -1;
-    }
-    struct domctl_create c = { (u32)mod, a->cfg.hart, i, 0 };
+    struct domctl_create c = { (u32)mod, hart, index, 0 };
     long r = hc_domctl(DOMCTL_create, &c);
     if (r < 0) {
-        gprintf("privvm: creating AppVM %u failed: %d\n", i, (int)r);
+        gprintf("privvm: creating the domain for module %d failed: %d\n", mod, (int)r);
         return -1;
     }
     a->domid = c.domid;
@@ -47,19 +38,110 @@ int create_appvm(u32 i, const struct appvm_cfg *cfg)
     GASSERT(hc_gnttab(GNTTABOP_map, &m) == 0);
     a->ring = (struct store_ring_page *)(uptr)m.addr;
     a->ring_handle = m.handle;
+    return 0;
+}
+
+static void key_u32(u32 domid, const char *key, u32 v)
+{
+    char k[STORE_MAX_PATH], val[16];
+    appvm_key(k, sizeof(k), domid, key);
+    snprintf(val, sizeof(val), "%u", v);
+    st_write(0, k, val);
+}
+
+/* The driver VM: created first, given every virtio-mmio slot that answers (the hypervisor refuses
+ * absent ones), so its drivers can probe the slots the way they would on QEMU. */
+u32 dvm_slots;
+int create_dvm(void)
+{
+    int mod = module_for(MOD_DVM, SLOT_DVM);
+    if (mod < 0)
+        return -1;                             /* a system without split I/O */
+    memset(&dvm, 0, sizeof(dvm));
+    dvm.index = ~0u;
+    if (build_domain(&dvm, mod, ~0u, ~0u) < 0) {
+        dvm.domid = 0;
+        return -1;
+    }
+    dvm_slots = 0;
+    for (u32 s = 0; s < VIRTIO_SLOTS; s++) {
+        struct domctl_assign_device ad = { dvm.domid, VIRTIO_BASE + s * VIRTIO_STRIDE, VIRTIO_STRIDE, VIRTIO_IRQ(s) };
+        if (hc_domctl(DOMCTL_assign_device, &ad) == 0)
+            dvm_slots |= 1u << s;
+    }
+    key_u32(dvm.domid, "io-slots", dvm_slots);
+    if (start->io.dvm_restart)
+        key_u32(dvm.domid, "test-restart", start->io.dvm_restart);
+    struct domctl_domid d = { dvm.domid };
+    GASSERT(hc_domctl(DOMCTL_unpause, &d) == 0);
+    gprintf("privvm: DVM is d%u, virtio slots 0x%02x\n", dvm.domid, dvm_slots);
+    return 0;
+}
+
+/* A split device of type "vbd"/"vif" between frontend `fe` and the DVM: both directories (xenbus.h),
+ * and the backend's parameters `keys` (name, value pairs). */
+static void add_device(u32 fe, const char *type, const char *const *keys, u32 nkeys)
+{
+    char fdir[STORE_MAX_PATH], bdir[STORE_MAX_PATH], k[STORE_MAX_PATH], v[16];
+    snprintf(fdir, sizeof(fdir), "/local/domain/%u/device/%s/0", fe, type);
+    snprintf(bdir, sizeof(bdir), "/local/domain/%u/backend/%s/%u", dvm.domid, type, fe);
+    for (u32 i = 0; i + 1 < nkeys; i += 2) {
+        snprintf(k, sizeof(k), "%s/%s", bdir, keys[i]);
+        st_write(0, k, keys[i + 1]);
+    }
+    snprintf(k, sizeof(k), "%s/frontend", bdir); st_write(0, k, fdir);
+    snprintf(v, sizeof(v), "%u", fe);
+    snprintf(k, sizeof(k), "%s/frontend-id", bdir); st_write(0, k, v);
+    snprintf(k, sizeof(k), "%s/state", bdir); st_write(0, k, "1");
+    snprintf(k, sizeof(k), "%s/backend", fdir); st_write(0, k, bdir);
+    snprintf(v, sizeof(v), "%u", dvm.domid);
+    snprintf(k, sizeof(k), "%s/backend-id", fdir); st_write(0, k, v);
+    snprintf(k, sizeof(k), "%s/state", fdir); st_write(0, k, "1");
+}
+
+static u32 disk_region(void)
+{
+    u32 r = start->io.disk_region ? start->io.disk_region : IO_DEFAULT_REGION;
+    return r & ~(PAGE_SIZE - 1);
+}
+
+/* Build AppVM i: domain from its module, store channel and ring, its configuration keys, and the
+ * devices its workload needs (a disk region for `blk`, a network interface for `net`). */
+int create_appvm(u32 i, const struct appvm_cfg *cfg)
+{
+    struct appvm *a = &apps[i];
+    memset(a, 0, sizeof(*a));
+    a->index = i;
+    a->cfg = *cfg;
+    int mod = module_for(MOD_APPVM, SLOT_APPVM0 + i);
+    if (mod < 0) {
+        gprintf("privvm: no boot module for AppVM %u (slot %u)\n", i, SLOT_APPVM0 + i);
+        return -1;
+    }
+    if (build_domain(a, mod, a->cfg.hart, i) < 0)
+        return -1;
     char k[STORE_MAX_PATH], v[24];
     u32 wl = a->cfg.workload < ARRAY_SIZE(wl_names) ? a->cfg.workload : 0;
+    if (wl == WL_NET && start->io.net_count)
+        a->cfg.iterations = start->io.net_count;
     appvm_key(k, sizeof(k), a->domid, "workload"); st_write(0, k, wl_names[wl]);
-    snprintf(v, sizeof(v), "%u", a->cfg.iterations);
-    appvm_key(k, sizeof(k), a->domid, "iterations"); st_write(0, k, v);
-    snprintf(v, sizeof(v), "%u", a->cfg.seed);
-    appvm_key(k, sizeof(k), a->domid, "seed"); st_write(0, k, v);
-    snprintf(v, sizeof(v), "%u", i);
-    appvm_key(k, sizeof(k), a->domid, "appvm"); st_write(0, k, v);
+    key_u32(a->domid, "iterations", a->cfg.iterations);
+    key_u32(a->domid, "seed", a->cfg.seed);
+    key_u32(a->domid, "appvm", i);
     struct gnttab_grant g = { a->domid, (u32)(uptr)shared_page, 1, 0 };
-    if (hc_gnttab(GNTTABOP_grant, &g) == 0) {
-        snprintf(v, sizeof(v), "%u", g.ref);
-        appvm_key(k, sizeof(k), a->domid, "shared-gref"); st_write(0, k, v);
+    if (hc_gnttab(GNTTABOP_grant, &g) == 0)
+        key_u32(a->domid, "shared-gref", g.ref);
+    if (dvm.domid && wl == WL_BLK) {
+        char st[16], n[16];
+        snprintf(st, sizeof(st), "%u", i * (disk_region() / DISK_SECTOR));
+        snprintf(n, sizeof(n), "%u", disk_region() / DISK_SECTOR);
+        const char *keys[] = { "start", st, "sectors", n };
+        add_device(a->domid, "vbd", keys, ARRAY_SIZE(keys));
+    }
+    if (dvm.domid && wl == WL_NET) {
+        snprintf(v, sizeof(v), "02:00:00:00:01:%02x", i);
+        const char *keys[] = { "mac", v };
+        add_device(a->domid, "vif", keys, ARRAY_SIZE(keys));
     }
     struct domctl_domid d = { a->domid };
     GASSERT(hc_domctl(DOMCTL_unpause, &d) == 0);
@@ -94,6 +176,14 @@ u32 check_domains(void)
             alive++;
         }
     }
+    if (dvm.domid && !dvm.done) {             /* the DVM does not count: report its end once */
+        dvm.info.domid = dvm.domid;
+        if (hc_domctl(DOMCTL_getinfo, &dvm.info) == 0 && dvm.info.state >= DOMSTATE_SHUTDOWN) {
+            dvm.done = 1;
+            gprintf("privvm: DVM d%u %s: mcause %u at pc 0x%08x, address 0x%08x\n", dvm.domid,
+                    state_name(dvm.info.state), dvm.info.crash_cause, dvm.info.crash_pc, dvm.info.crash_tval);
+        }
+    }
     return alive;
 }
 
@@ -115,6 +205,15 @@ void status_view(void)
         u32 age = a->info.heartbeat_age == ~0u ? ~0u : a->info.heartbeat_age / (TIMEBASE_HZ / 1000000);
         gprintf("  d%-2u %3u %-9s %-9s %-9s %9d  %s\n", a->domid, i, wl_names[wl], state_name(a->info.state),
                 a->info.vcpu_state < 4 ? vs[a->info.vcpu_state] : "?", age == ~0u ? -1 : (int)age, res);
+    }
+    if (dvm.domid) {                          /* the driver VM is alive if its heartbeat is recent */
+        dvm.info.domid = dvm.domid;
+        hc_domctl(DOMCTL_getinfo, &dvm.info);
+        u32 age = dvm.info.heartbeat_age;
+        gprintf("  d%-2u DVM %-9s %-9s %-9s %9d  heartbeat %s\n", dvm.domid, "io", state_name(dvm.info.state),
+                dvm.info.vcpu_state < 4 ? vs[dvm.info.vcpu_state] : "?",
+                age == ~0u ? -1 : (int)(age / (TIMEBASE_HZ / 1000000)),
+                age == ~0u ? "never" : age < DVM_HEARTBEAT_LIMIT ? "ok" : "late");
     }
 }
 
@@ -140,6 +239,12 @@ int destroy_appvm(struct appvm *a)
     char k[STORE_MAX_PATH];
     snprintf(k, sizeof(k), "/local/domain/%u", a->domid);
     st_rm(0, k);
+    if (dvm.domid) {                          /* its devices' backend directories, if any */
+        snprintf(k, sizeof(k), "/local/domain/%u/backend/vbd/%u", dvm.domid, a->domid);
+        st_rm(0, k);
+        snprintf(k, sizeof(k), "/local/domain/%u/backend/vif/%u", dvm.domid, a->domid);
+        st_rm(0, k);
+    }
     struct domctl_domid d = { a->domid };
     long r;
     while ((r = hc_domctl(DOMCTL_destroy, &d)) == -EBUSY)   /* its hart has not switched away yet */
