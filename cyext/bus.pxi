@@ -7,6 +7,7 @@ cdef enum:
     CLINT_BASE = 0x02000000
     PLIC_BASE = 0x0C000000
     UART_BASE = 0x10000000
+    VIRTIO_SLOTS_BASE = 0x10001000
 
 cdef int mmio_load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val, int peek) noexcept nogil:
     """Device read: 0 done, -1 no device there (access fault). `peek` reads without side effects."""
@@ -21,6 +22,8 @@ cdef int mmio_load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val, int
         return plic_load(m, h, addr - PLIC_BASE, size, val, peek)
     if addr - UART_BASE < 0x100:
         return uart_load(m, h, addr - UART_BASE, size, val)
+    if addr - VIRTIO_SLOTS_BASE < 0x8000:
+        return virtio_load(m, h, addr, size, val)
     return -1
 
 cdef int mmio_store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) noexcept nogil:
@@ -35,4 +38,6 @@ cdef int mmio_store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) noe
         return plic_store(m, h, addr - PLIC_BASE, size, val)
     if addr - UART_BASE < 0x100:
         return uart_store(m, h, addr - UART_BASE, size, val)
+    if addr - VIRTIO_SLOTS_BASE < 0x8000:
+        return virtio_store(m, h, addr, size, val)
     return -1

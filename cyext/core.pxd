@@ -9,12 +9,18 @@ cdef extern from *:
     #define MRWB_MAX_EVENTS 64
     #define MRWB_PAGE_SHIFT 12
     #define MRWB_TLB 64
+    #define MRWB_DEV_EVENTS 512
+    #define MRWB_RX_WAIT 32
+    #define MRWB_PEER_SLOTS 8
     """
     const int MAX_HARTS "MRWB_MAX_HARTS"
     const int PLIC_SOURCES "MRWB_PLIC_SOURCES"
     const int MAX_MEM_FLIPS "MRWB_MAX_EVENTS"
     const int PAGE_SHIFT "MRWB_PAGE_SHIFT"
     const int TLB_SIZE "MRWB_TLB"
+    const int MAX_DEV_EVENTS "MRWB_DEV_EVENTS"
+    const int RX_WAIT_MAX "MRWB_RX_WAIT"
+    const int PEER_SLOTS "MRWB_PEER_SLOTS"
 
 # Op numbers: the index of each instruction in cyext/encoding.py's ENCODINGS, plus one.
 cpdef enum Op:
@@ -83,6 +89,74 @@ ctypedef struct Watchdog:
     uint32_t timeout[8]     # in mtime ticks
     uint64_t deadline[8]    # hart-local cycle of expiry
 
+# virtio-mmio v2 devices (devices/virtio_mmio.pxi). Guest addresses are 32-bit: a non-zero high half
+# makes the queue unusable (error when the device touches it).
+ctypedef struct VirtQueue:
+    uint32_t num            # QueueNum chosen by the driver
+    uint32_t ready
+    uint32_t desc, avail, used
+    uint32_t addr_hi        # some high address half written non-zero
+    uint32_t last_avail     # next avail-ring index the device takes (mod 2^16)
+    uint32_t used_idx       # used ring idx as the device last wrote it (mod 2^16)
+    uint32_t inflight       # chains taken from avail and not yet put in used
+    uint64_t completed      # chains put in used (counter)
+    uint64_t bytes          # payload bytes moved (counter)
+
+ctypedef struct Virtio:
+    uint32_t status
+    uint32_t dev_features_sel
+    uint32_t drv_features_sel
+    uint32_t queue_sel
+    uint64_t drv_features
+    uint32_t int_status     # bit 0 used buffer, bit 1 config change; PLIC line high while non-zero
+    uint32_t config_gen
+    uint32_t error          # why DEVICE_NEEDS_RESET was set (VERR_*), 0: none
+    uint32_t last_error     # the most recent error, kept across resets
+    uint64_t resets         # counters, kept across device resets
+    uint64_t errors
+    uint64_t dropped        # in-flight chains dropped by resets
+    uint64_t busy_until     # block: the cycle the device finishes its queued work
+    uint64_t ctr[8]         # per-device counters (VBLK_* / VNET_* indices)
+    VirtQueue q[2]
+
+# A device event: due at `cycle`; kind EV_*; a, b, c depend on the kind.
+ctypedef struct DevEvent:
+    uint64_t cycle
+    uint32_t kind
+    uint32_t a, b, c
+
+ctypedef struct DevConfig:    # latencies in cycles (100 MHz); kept across reset
+    uint64_t blk_latency
+    uint64_t blk_sector_cycles
+    uint64_t net_wire_latency
+    uint64_t net_tx_latency
+    uint64_t rx_wait_limit
+    uint8_t mac[8]
+
+ctypedef struct PeerConfig:   # kept across reset
+    uint32_t nslots         # number of AppVMs the peer talks to (0: peer off)
+    uint32_t appvm[8]
+    uint32_t count          # requests per AppVM
+    uint32_t payload_len
+    uint32_t _pad
+    uint64_t interval
+    uint64_t start
+    uint64_t seed
+
+ctypedef struct RxWait:       # a frame on the wire waiting for an RX buffer
+    uint32_t slot
+    uint32_t seq
+    uint64_t deadline
+
+ctypedef struct Peer:
+    PeerConfig cfg
+    uint32_t next_seq[8]    # per slot: requests sent so far
+    uint32_t max_replied[8] # per slot: highest seq replied + 1 (0: none)
+    uint64_t ctr[12]        # PEER_* counters
+    uint32_t nwait
+    uint32_t _pad
+    RxWait wait[32]
+
 ctypedef struct State:
     uint32_t nharts
     uint32_t quantum
@@ -97,6 +171,12 @@ ctypedef struct State:
     Plic plic
     Uart uart
     Watchdog wdog
+    Virtio vdev[2]          # VDEV_BLK, VDEV_NET
+    DevConfig devcfg
+    Peer peer
+    uint32_t nevents        # device events, sorted by cycle (FIFO among equal cycles)
+    uint32_t _evpad
+    DevEvent events[512]
 
 # Armed fault hooks and probes: not machine state (a restore discards the fault hooks).
 ctypedef struct RegFlip:
@@ -127,6 +207,13 @@ ctypedef struct Hooks:
     uint8_t mflip_bit[64]
     int nprobes
 
+# Per-request record of the network peer (outside State: sized by the peer's configuration).
+ctypedef struct PeerRec:
+    uint64_t sent_cycle
+    uint64_t reply_cycle    # first reply's arrival (valid when replies > 0)
+    uint32_t replies
+    uint32_t flags          # 1 first reply ok, 2 some reply's payload wrong, 4 first reply out of order
+
 ctypedef struct Mach:
     State* s
     uint8_t* ram
@@ -151,11 +238,18 @@ ctypedef struct Mach:
     uint64_t probe_skip[8]  # pc+1 of a probe that stopped the run: not logged again on resume
     uint32_t tlb_tag[8][2][64]
     uint8_t tlb_perm[8][2][64]
+    uint8_t* disk           # the block device's backing store
+    uint64_t disk_size
+    uint32_t ndblocks       # 4 KiB blocks, for dirty tracking
+    uint32_t* dblock_epoch  # epoch of the last change of each disk block
+    PeerRec* peer_rec       # [slot * count + seq]
+    uint64_t peer_cap       # records allocated
 
 cdef class Core:
     cdef Mach m
     cdef State state
     cdef object ram_array
+    cdef object disk_array
     cdef uint64_t owner          # snapshots taken here can be restored page by page
     cdef void _caches_changed(self)
     cdef void _break_reservations(self, uint32_t off, uint32_t n)

@@ -6,7 +6,7 @@ Python, and is what users touch. Nothing here knows about the virtualization sta
 """
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int8_t, int16_t, int32_t, int64_t
 from libc.stdlib cimport malloc, calloc, realloc, free
-from libc.string cimport memset, memcpy
+from libc.string cimport memset, memcpy, memmove, memcmp
 import hashlib
 import numpy as np
 
@@ -32,6 +32,11 @@ include "devices/plic.pxi"
 include "devices/uart.pxi"
 include "devices/syscon.pxi"
 include "devices/watchdog.pxi"
+include "events.pxi"
+include "devices/virtio_mmio.pxi"
+include "devices/virtio_blk.pxi"
+include "devices/virtio_net.pxi"
+include "devices/net_peer.pxi"
 include "bus.pxi"
 include "csr.pxi"
 include "exec.pxi"
@@ -41,9 +46,19 @@ STOP_REASONS = {STOP_NONE: "none", STOP_POWEROFF: "poweroff", STOP_FAIL: "fail",
                 STOP_INSTR_LIMIT: "instruction_limit", STOP_CYCLE_LIMIT: "cycle_limit", STOP_PROBE: "probe",
                 STOP_MASKED: "masked", STOP_IDLE: "idle"}
 STATE_SIZE = sizeof(State)
-STATE_LAYOUT = 1      # bump whenever State changes shape: saved snapshots of another layout are refused
+STATE_LAYOUT = 2      # bump whenever State changes shape: saved snapshots of another layout are refused
 
 _next_owner = [1]
+
+VIRTIO_ERRORS = {0: None, VERR_RING: "ring", VERR_INDEX: "index", VERR_DESC_ADDR: "descriptor_address",
+                 VERR_LOOP: "loop", VERR_DIRECTION: "direction", VERR_INDIRECT: "indirect",
+                 VERR_TOO_LONG: "too_long", VERR_FORMAT: "format", VERR_OVERFLOW: "overflow"}
+BLK_COUNTERS = ("reads", "writes", "flushes", "get_ids", "sectors_read", "sectors_written", "ioerr", "unsupp")
+NET_COUNTERS = ("tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "rx_small", "tx_oversize")
+PEER_COUNTERS = ("sent", "replies", "ok", "bad", "duplicates", "out_of_order", "lost", "foreign", "malformed",
+                 "bad_src", "evq_full")
+PEER_RECORD_DTYPE = np.dtype([("sent_cycle", "<u8"), ("reply_cycle", "<u8"), ("replies", "<u4"), ("flags", "<u4")])
+DISK_BLOCK = 1 << DISK_BLOCK_SHIFT
 
 
 cdef class Snapshot:
@@ -55,21 +70,32 @@ cdef class Snapshot:
     cdef readonly uint64_t owner
     cdef readonly uint32_t nharts
     cdef readonly uint32_t ram_size
+    cdef readonly object disk       # the disk array (numpy uint8)
+    cdef readonly bytes peer        # the network peer's per-request records
+    cdef readonly bytes probe_skip  # harts stopped at a probe (not architectural: only restored here)
 
     def __init__(self, bytes state, ram, bytes console, uint32_t epoch, uint64_t owner,
-                 uint32_t nharts, uint32_t ram_size):
+                 uint32_t nharts, uint32_t ram_size, disk=None, bytes peer=b"", bytes probe_skip=b""):
         if len(state) != sizeof(State):
             raise ValueError(f"snapshot state is {len(state)} bytes, this build expects {sizeof(State)}")
         self.state, self.ram, self.console = state, ram, console
         self.epoch, self.owner, self.nharts, self.ram_size = epoch, owner, nharts, ram_size
+        self.disk, self.peer, self.probe_skip = disk, peer, probe_skip
 
 
 cdef class Core:
-    def __cinit__(self, uint32_t nharts, uint32_t ram_size, uint32_t quantum, uint32_t nmi_vector):
+    def __cinit__(self, uint32_t nharts, uint32_t ram_size, uint32_t quantum, uint32_t nmi_vector,
+                  uint64_t disk_size=16 << 20):
         memset(&self.m, 0, sizeof(Mach))
         memset(&self.state, 0, sizeof(State))
         self.ram_array = np.zeros(ram_size, dtype=np.uint8)
+        self.disk_array = np.zeros(disk_size if disk_size else 1, dtype=np.uint8)
         cdef uint8_t[::1] view = self.ram_array
+        cdef uint8_t[::1] dview = self.disk_array
+        self.m.disk = &dview[0]
+        self.m.disk_size = disk_size
+        self.m.ndblocks = <uint32_t>((disk_size + DISK_BLOCK - 1) >> DISK_BLOCK_SHIFT)
+        self.m.dblock_epoch = <uint32_t*>calloc(max(self.m.ndblocks, 1), sizeof(uint32_t))
         self.m.s = &self.state
         self.m.ram = &view[0]
         self.m.ram_size = ram_size
@@ -81,10 +107,17 @@ cdef class Core:
         self.m.console = <char*>malloc(self.m.console_cap)
         self.m.nmi_vector = nmi_vector
         self.m.instr_budget = -1
-        if not (self.m.pages and self.m.page_valid and self.m.page_epoch and self.m.console):
+        if not (self.m.pages and self.m.page_valid and self.m.page_epoch and self.m.console and
+                self.m.dblock_epoch):
             raise MemoryError("cannot allocate the machine's tables")
         self.state.nharts = nharts
         self.state.quantum = quantum
+        self.state.devcfg.blk_latency = 2000          # 20 us
+        self.state.devcfg.blk_sector_cycles = 100     # 1 us per 512-byte sector (~500 MB/s)
+        self.state.devcfg.net_wire_latency = 1000     # 10 us each way
+        self.state.devcfg.net_tx_latency = 100        # 1 us until a sent chain returns
+        self.state.devcfg.rx_wait_limit = 100000      # 1 ms on the wire without a receive buffer: lost
+        self.state.devcfg.mac[0], self.state.devcfg.mac[5] = 2, 1     # 02:00:00:00:00:01
         self.owner = _next_owner[0]
         _next_owner[0] += 1
         self.reset(0)
@@ -101,17 +134,24 @@ cdef class Core:
         free(self.m.probe_addrs)
         free(self.m.probe_stop)
         free(self.m.probe_log)
+        free(self.m.dblock_epoch)
+        free(self.m.peer_rec)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     def reset(self, uint32_t boot_arg):
-        """Power-on reset of harts and devices (RAM and console are kept)."""
+        """Power-on reset of harts and devices (RAM, disk and console are kept; the network peer keeps
+        its configuration and starts over)."""
         cdef uint32_t i, nharts = self.state.nharts, quantum = self.state.quantum
         cdef uint64_t console_len = self.state.console_len
+        cdef DevConfig devcfg = self.state.devcfg
+        cdef PeerConfig peercfg = self.state.peer.cfg
         cdef Hart* h
         memset(&self.state, 0, sizeof(State))
         self.state.nharts, self.state.quantum = nharts, quantum
         self.state.console_len = console_len
+        self.state.devcfg, self.state.peer.cfg = devcfg, peercfg
+        peer_start(&self.m)
         for i in range(nharts):
             h = &self.state.harts[i]
             h.id = i
@@ -323,7 +363,9 @@ cdef class Core:
 
     def snapshot(self):
         snap = Snapshot((<char*>&self.state)[:sizeof(State)], self.ram_array.copy(), self.console,
-                        self.m.epoch, self.owner, self.state.nharts, self.m.ram_size)
+                        self.m.epoch, self.owner, self.state.nharts, self.m.ram_size,
+                        self.disk_array.copy(), self._peer_bytes(),
+                        (<char*>&self.m.probe_skip[0])[:sizeof(self.m.probe_skip)])
         self.m.epoch += 1          # stores from now on are newer than the snapshot
         return snap
 
@@ -334,9 +376,42 @@ cdef class Core:
         cdef uint8_t[::1] src = snap.ram
         cdef const uint8_t* cons = snap.console
         cdef uint64_t ncons = len(snap.console)
+        cdef const uint8_t[::1] dsrc
+        cdef const uint8_t* prec
+        cdef uint64_t npeer = len(snap.peer)
+        cdef PeerRec* grown
+        cdef const State* sstate = <const State*><const char*>snap.state
+        cdef uint64_t k
         if snap.nharts != self.state.nharts or snap.ram_size != self.m.ram_size:
             raise ValueError(f"snapshot is of a machine with {snap.nharts} harts and {snap.ram_size} bytes "
                              f"of RAM; this one has {self.state.nharts} and {self.m.ram_size}")
+        if snap.disk is None or len(snap.disk) != len(self.disk_array):
+            raise ValueError(f"snapshot has a disk of {0 if snap.disk is None else len(snap.disk)} bytes; "
+                             f"this machine's disk has {self.m.disk_size}")
+        if npeer % sizeof(PeerRec):
+            raise ValueError("snapshot's peer records are truncated")
+        dsrc = snap.disk
+        for p in range(self.m.ndblocks):
+            if full or self.m.dblock_epoch[p] > snap.epoch:
+                memcpy(self.m.disk + (<uint64_t>p << DISK_BLOCK_SHIFT), &dsrc[<uint64_t>p << DISK_BLOCK_SHIFT],
+                       min(<uint64_t>DISK_BLOCK, self.m.disk_size - (<uint64_t>p << DISK_BLOCK_SHIFT)))
+                self.m.dblock_epoch[p] = self.m.epoch
+        prec = snap.peer
+        if npeer // sizeof(PeerRec) == self.m.peer_cap and memcmp(&sstate.peer.cfg, &self.state.peer.cfg,
+                                                                  sizeof(PeerConfig)) == 0:
+            # same peer: records past both runs' next_seq are zero on both sides, copy the rest
+            for p in range(sstate.peer.cfg.nslots):
+                k = max(sstate.peer.next_seq[p], self.state.peer.next_seq[p])
+                memcpy(&self.m.peer_rec[p * sstate.peer.cfg.count], &(<const PeerRec*>prec)[p * sstate.peer.cfg.count],
+                       k * sizeof(PeerRec))
+        else:
+            grown = <PeerRec*>realloc(self.m.peer_rec, max(npeer, sizeof(PeerRec)))
+            if grown == NULL:
+                raise MemoryError("cannot allocate the peer's records")
+            self.m.peer_rec = grown
+            self.m.peer_cap = npeer // sizeof(PeerRec)
+            if npeer:
+                memcpy(self.m.peer_rec, prec, npeer)
         for p in range(self.m.npages):
             if full or self.m.page_epoch[p] > snap.epoch:
                 memcpy(self.m.ram + (p << PAGE_SHIFT), &src[p << PAGE_SHIFT], 1 << PAGE_SHIFT)
@@ -351,6 +426,9 @@ cdef class Core:
             memcpy(self.m.console, cons, ncons)
         self.disarm_all()
         self._caches_changed()
+        if not full and len(snap.probe_skip) == sizeof(self.m.probe_skip):
+            # a snapshot taken at a probe stop resumes past that probe, as the original run did
+            memcpy(&self.m.probe_skip[0], <const char*>snap.probe_skip, sizeof(self.m.probe_skip))
         return copied
 
     def state_bytes(self):
@@ -362,4 +440,118 @@ cdef class Core:
         d.update(self.state_bytes())
         d.update(memoryview(self.ram_array))
         d.update(self.console)
+        d.update(memoryview(self.disk_array))
+        d.update(self._peer_bytes())
         return d.hexdigest()
+
+    # -- devices: disk, latencies, network peer, virtio state ----------------------------------------
+
+    @property
+    def disk(self):
+        return self.disk_array
+
+    @property
+    def disk_size(self):
+        return self.m.disk_size
+
+    def write_disk(self, uint64_t off, const uint8_t[::1] data):
+        """Copy bytes into the disk at `off`, marking the blocks dirty (range checked by hw)."""
+        cdef uint64_t n = data.shape[0], b
+        if n == 0:
+            return
+        memcpy(self.m.disk + off, &data[0], n)
+        for b in range(off >> DISK_BLOCK_SHIFT, ((off + n - 1) >> DISK_BLOCK_SHIFT) + 1):
+            self.m.dblock_epoch[b] = self.m.epoch
+
+    def device_config(self):
+        cdef DevConfig* c = &self.state.devcfg
+        return {"blk_latency": c.blk_latency, "blk_sector_cycles": c.blk_sector_cycles,
+                "net_wire_latency": c.net_wire_latency, "net_tx_latency": c.net_tx_latency,
+                "rx_wait_limit": c.rx_wait_limit, "mac": bytes(c.mac[:6])}
+
+    def configure_devices(self, uint64_t blk_latency, uint64_t blk_sector_cycles, uint64_t net_wire_latency,
+                          uint64_t net_tx_latency, uint64_t rx_wait_limit, bytes mac):
+        cdef DevConfig* c = &self.state.devcfg
+        c.blk_latency, c.blk_sector_cycles = blk_latency, blk_sector_cycles
+        c.net_wire_latency, c.net_tx_latency, c.rx_wait_limit = net_wire_latency, net_tx_latency, rx_wait_limit
+        memcpy(c.mac, <const char*>mac, 6)
+
+    def configure_peer(self, appvms, uint32_t count, uint64_t interval, uint32_t payload_len, uint64_t start,
+                       uint64_t seed):
+        """Replace the peer's configuration and restart it (validated by hw)."""
+        cdef PeerConfig* c = &self.state.peer.cfg
+        cdef uint64_t need = len(appvms) * <uint64_t>count
+        cdef PeerRec* grown
+        cdef uint32_t i
+        if need != self.m.peer_cap:
+            grown = <PeerRec*>realloc(self.m.peer_rec, (need if need else 1) * sizeof(PeerRec))
+            if grown == NULL:
+                raise MemoryError(f"cannot allocate {need} peer records")
+            self.m.peer_rec = grown
+            self.m.peer_cap = need
+        memset(c, 0, sizeof(PeerConfig))
+        c.nslots = len(appvms)
+        for i in range(c.nslots):
+            c.appvm[i] = appvms[i]
+        c.count, c.interval, c.payload_len, c.seed = count, interval, payload_len, seed
+        c.start = start if start > <uint64_t>self.cycle else <uint64_t>self.cycle
+        peer_start(&self.m)
+
+    def _peer_bytes(self):
+        if self.m.peer_rec == NULL:
+            return b""
+        return (<char*>self.m.peer_rec)[:self.m.peer_cap * sizeof(PeerRec)]
+
+    def peer_config(self):
+        cdef PeerConfig* c = &self.state.peer.cfg
+        return {"appvms": [c.appvm[i] for i in range(c.nslots)], "count": c.count, "interval_cycles": c.interval,
+                "payload_len": c.payload_len, "start_cycle": c.start, "seed": c.seed}
+
+    def peer_records(self):
+        """Copy of the per-request records: structured array of shape (slots, count)."""
+        cdef PeerConfig* c = &self.state.peer.cfg
+        recs = np.frombuffer(self._peer_bytes(), dtype=PEER_RECORD_DTYPE).copy()
+        return recs[:c.nslots * c.count].reshape(c.nslots, c.count)
+
+    def peer_counters(self):
+        cdef Peer* p = &self.state.peer
+        d = {name: p.ctr[i] for i, name in enumerate(PEER_COUNTERS)}
+        d["waiting"] = p.nwait
+        d["next_seq"] = [p.next_seq[i] for i in range(p.cfg.nslots)]
+        return d
+
+    def virtio_state(self):
+        """Per device: registers, queues and counters, read without side effects."""
+        out = {}
+        cdef Virtio* d
+        cdef VirtQueue* q
+        cdef int dev
+        cdef uint32_t qi
+        for dev, name, counters in ((VDEV_BLK, "blk", BLK_COUNTERS), (VDEV_NET, "net", NET_COUNTERS)):
+            d = &self.state.vdev[dev]
+            queues = []
+            for qi in range(vdev_nqueues(dev)):
+                q = &d.q[qi]
+                avail_idx = used_flags = None
+                if vq_check(&self.m, q) == 0:
+                    avail_idx = rd16(&self.m, q.avail - RAM_BASE + 2)
+                queues.append({"size": q.num, "ready": bool(q.ready), "desc": q.desc, "avail": q.avail,
+                               "used": q.used, "avail_idx": avail_idx, "last_avail": q.last_avail,
+                               "used_idx": q.used_idx, "pending": q.inflight, "completed": q.completed,
+                               "bytes": q.bytes})
+            out[name] = {"slot": SLOT_BLK if dev == VDEV_BLK else SLOT_NET,
+                         "base": VIRTIO_BASE + 0x1000 * (SLOT_BLK if dev == VDEV_BLK else SLOT_NET),
+                         "irq": vdev_irq(dev), "device_id": 2 if dev == VDEV_BLK else 1,
+                         "status": d.status, "device_features": vdev_features(dev),
+                         "driver_features": d.drv_features, "interrupt_status": d.int_status,
+                         "error": VIRTIO_ERRORS.get(d.error, d.error),
+                         "last_error": VIRTIO_ERRORS.get(d.last_error, d.last_error),
+                         "resets": d.resets, "errors": d.errors,
+                         "dropped": d.dropped, "queues": queues,
+                         "counters": {n: d.ctr[i] for i, n in enumerate(counters)}}
+        out["events"] = self.state.nevents
+        return out
+
+    def pending_events(self):
+        return [(self.state.events[i].cycle, self.state.events[i].kind, self.state.events[i].a,
+                 self.state.events[i].b, self.state.events[i].c) for i in range(self.state.nevents)]

@@ -47,11 +47,14 @@ cdef Insn* fetch_page(Mach* m, Hart* h, uint64_t* base) noexcept nogil:
     cdef uint32_t pc = h.pc, off = pc - RAM_BASE, page
     cdef Insn* d
     base[0] = NO_PAGE
+    # take_exception takes back one retirement, but the run loop counts none for a failed fetch
     if pc & 3:
         take_exception(h, CAUSE_MISALIGNED_FETCH, pc)
+        h.instret += 1
         return NULL
     if off >= m.ram_size or not pmp_allows(m, h, h.priv, pc, 4, PMP_X):
         take_exception(h, CAUSE_FETCH_ACCESS, pc)
+        h.instret += 1
         return NULL
     page = off >> PAGE_SHIFT
     d = m.pages[page] if m.page_valid[page] else decode_page(m, page)
@@ -258,6 +261,10 @@ cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
         if c < lim:
             lim = c
         if h.wfi:
+            if m.s.round_end < lim:
+                # a device event due in this round cut it (evq_push): sleep only until then
+                lim = m.s.round_end if m.s.round_end > h.cycle else h.cycle
+                end = lim
             h.cycle = lim
             continue
         n = lim - h.cycle
@@ -298,6 +305,24 @@ cdef void apply_memory_flips(Mach* m, uint64_t now) noexcept nogil:
             k += 1
     m.hooks.nmflips = k
 
+cdef void device_events(Mach* m, uint64_t now) noexcept nogil:
+    """Run the device events due by `now` (they may queue more, due now or later)."""
+    cdef DevEvent ev
+    while m.s.nevents and m.s.events[0].cycle <= now:
+        evq_pop(m.s, &ev)
+        if ev.kind == EV_BLK_DONE:
+            blk_done(m, &ev)
+        elif ev.kind == EV_NET_TX_DONE:
+            net_tx_done(m, &ev)
+        elif ev.kind == EV_PEER_TICK:
+            peer_tick(m, ev.cycle)
+        elif ev.kind == EV_NET_RX_ARRIVE:
+            peer_arrive(m, &ev)
+        elif ev.kind == EV_PEER_RX:
+            peer_reply(m, &ev)
+        elif ev.kind == EV_RX_TIMEOUT:
+            peer_timeout(m, ev.cycle)
+
 cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
     """Run rounds until something stops the machine; returns the stop reason."""
     cdef State* s = m.s
@@ -321,12 +346,15 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
         t = s.round_end
         s.round_start = t
         apply_memory_flips(m, t)
+        device_events(m, t)
         if t >= cycle_limit:
             s.stop_reason = STOP_CYCLE_LIMIT
             return s.stop_reason
         nxt = cycle_limit
         if m.hooks.nmflips and m.hooks.mflip_cycle[0] < nxt:
             nxt = m.hooks.mflip_cycle[0]
+        if s.nevents and s.events[0].cycle < nxt:
+            nxt = s.events[0].cycle
         all_idle = 1
         for i in range(s.nharts):
             if not hart_idle(m, &s.harts[i]):

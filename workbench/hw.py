@@ -22,6 +22,10 @@ from cyext.encoding import CSRS
 
 RAM_BASE = 0x8000_0000
 MAX_HARTS = 8
+DEFAULT_DISK_SIZE = 16 << 20
+PEER_MAX_PAYLOAD = 1514 - 30
+VIRTIO_BASE = 0x1000_1000      # slot i at VIRTIO_BASE + 0x1000*i, PLIC source i + 1 (QEMU virt)
+BLK_SLOT, NET_SLOT = 7, 6
 DEFAULT_NMI_VECTOR = RAM_BASE + 4
 
 ABI_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
@@ -155,14 +159,14 @@ class SnapshotError(ValueError):
 
 
 _SNAP_MAGIC = b"MRWBSNAP"
-_SNAP_VERSION = 1
+_SNAP_VERSION = 2     # 2: disk and network peer records
 
 
 class Machine:
     """A board of `harts` RV32IMA harts with `ram_size` bytes of RAM at 0x8000_0000 (see README)."""
 
     def __init__(self, harts: int = 1, ram_size: int = 64 << 20, *, quantum: int = 1000,
-                 nmi_vector: int = DEFAULT_NMI_VECTOR, boot_arg: int = 0):
+                 nmi_vector: int = DEFAULT_NMI_VECTOR, boot_arg: int = 0, disk_size: int = DEFAULT_DISK_SIZE):
         if not isinstance(harts, (int, np.integer)) or not 1 <= harts <= MAX_HARTS:
             raise ValueError(f"harts must be 1..{MAX_HARTS}, got {harts!r}")
         if not isinstance(ram_size, (int, np.integer)) or ram_size < 64 << 10 or ram_size > 1 << 30 \
@@ -170,8 +174,13 @@ class Machine:
             raise ValueError(f"ram_size must be a multiple of 4096 between 64 KiB and 1 GiB, got {ram_size!r}")
         if not isinstance(quantum, (int, np.integer)) or not 1 <= quantum <= 1_000_000:
             raise ValueError(f"quantum must be 1..1000000 cycles, got {quantum!r}")
-        self._core = _core.Core(int(harts), int(ram_size), int(quantum), _u32(nmi_vector, "nmi_vector"))
+        if not isinstance(disk_size, (int, np.integer)) or isinstance(disk_size, bool) or disk_size < 4096 \
+                or disk_size > 1 << 30 or disk_size % 4096:
+            raise ValueError(f"disk_size must be a multiple of 4096 between 4 KiB and 1 GiB, got {disk_size!r}")
+        self._core = _core.Core(int(harts), int(ram_size), int(quantum), _u32(nmi_vector, "nmi_vector"),
+                                int(disk_size))
         self.boot_arg = _u32(boot_arg, "boot_arg")
+        self.nmi_vector = _u32(nmi_vector, "nmi_vector")
         self._core.reset(self.boot_arg)
         self.harts = tuple(Hart(self._core, i) for i in range(harts))
         self._probes: dict[int, bool] = {}
@@ -313,6 +322,125 @@ class Machine:
             raise ValueError(f"PLIC source must be 1..63, got {source!r}")
         return int(source)
 
+    # -- disk, virtio devices and the network peer (README: Devices) --------------------------------
+
+    @property
+    def disk_size(self) -> int:
+        return self._core.disk_size
+
+    @property
+    def disk(self) -> np.ndarray:
+        """The block device's backing store as a read-only numpy uint8 array (no copy).
+
+        Read-only because writes must go through `write_disk` (dirty-block tracking for snapshots)."""
+        view = self._core.disk.view()
+        view.flags.writeable = False
+        return view
+
+    def write_disk(self, offset: int, data) -> None:
+        data = bytes(data)
+        if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
+            raise TypeError(f"disk offset must be an integer, got {type(offset).__name__}")
+        if offset < 0 or offset + len(data) > self.disk_size:
+            raise ValueError(f"[{int(offset):#x}, {int(offset) + len(data):#x}) is outside the disk "
+                             f"[0, {self.disk_size:#x})")
+        self._core.write_disk(int(offset), data)
+
+    @property
+    def device_config(self) -> dict:
+        """Device latencies in cycles (100 MHz) and the NIC's MAC."""
+        return self._core.device_config()
+
+    def configure_devices(self, *, blk_latency: int | None = None, blk_sector_cycles: int | None = None,
+                          net_wire_latency: int | None = None, net_tx_latency: int | None = None,
+                          rx_wait_limit: int | None = None, mac: bytes | str | None = None) -> None:
+        """Change device timing (cycles; unset arguments keep their value) or the NIC's MAC
+        ("02:00:00:00:00:01" or 6 bytes). Applies to requests submitted from now on."""
+        cfg = self._core.device_config()
+        for name, v in (("blk_latency", blk_latency), ("blk_sector_cycles", blk_sector_cycles),
+                        ("net_wire_latency", net_wire_latency), ("net_tx_latency", net_tx_latency),
+                        ("rx_wait_limit", rx_wait_limit)):
+            if v is not None:
+                if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v < 1 << 40:
+                    raise ValueError(f"{name} must be a cycle count 0..2**40, got {v!r}")
+                cfg[name] = int(v)
+        if mac is not None:
+            if isinstance(mac, str):
+                try:
+                    mac = bytes(int(b, 16) for b in mac.split(":"))
+                except ValueError:
+                    raise ValueError(f"MAC must look like 02:00:00:00:00:01, got {mac!r}") from None
+            if not isinstance(mac, (bytes, bytearray)) or len(mac) != 6:
+                raise ValueError(f"MAC must be 6 bytes, got {mac!r}")
+            cfg["mac"] = bytes(mac)
+        self._core.configure_devices(cfg["blk_latency"], cfg["blk_sector_cycles"], cfg["net_wire_latency"],
+                                     cfg["net_tx_latency"], cfg["rx_wait_limit"], cfg["mac"])
+
+    def configure_peer(self, appvms: Sequence[int], count: int, interval_cycles: int, payload_len: int = 64,
+                       start_cycle: int = 0, seed: int = 0) -> None:
+        """Start the network peer: from `start_cycle` (or now, if later) it sends request 0, 1, ...
+        count-1 to every AppVM in `appvms`, one round every `interval_cycles`, each with `payload_len`
+        payload bytes derived from `seed` (README: Devices). Replaces an earlier configuration and its
+        records; `appvms=[]` turns the peer off."""
+        appvms = list(appvms)
+        if len(appvms) > 8 or len(set(appvms)) != len(appvms) or not all(
+                isinstance(a, (int, np.integer)) and not isinstance(a, bool) and 0 <= a < 256 for a in appvms):
+            raise ValueError(f"appvms must be up to 8 distinct AppVM indices 0..255, got {appvms!r}")
+        for name, v, lo, hi in (("count", count, 0, 1 << 24), ("interval_cycles", interval_cycles, 1, 1 << 40),
+                                ("payload_len", payload_len, 0, PEER_MAX_PAYLOAD),
+                                ("start_cycle", start_cycle, 0, 1 << 62), ("seed", seed, 0, (1 << 64) - 1)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be an integer {lo}..{hi}, got {v!r}")
+        if len(appvms) * count > 1 << 24:
+            raise ValueError(f"{len(appvms)} AppVMs x {count} requests is more than the peer records (2**24)")
+        self._core.configure_peer([int(a) for a in appvms], int(count), int(interval_cycles), int(payload_len),
+                                  int(start_cycle), int(seed))
+
+    @property
+    def peer_config(self) -> dict:
+        return self._core.peer_config()
+
+    def peer_stats(self):
+        """One row per request the peer is configured to send: appvm, seq, sent_cycle and reply_cycle
+        (null when not sent / no reply yet), latency_cycles, ok (first reply's payload verified),
+        replies (duplicates = replies - 1), bad (some reply's payload was wrong), out_of_order (the first
+        reply came after the reply to a later request)."""
+        import polars as pl
+        recs = self._core.peer_records()
+        appvms = self._core.peer_config()["appvms"]
+        n = recs.shape[1] if recs.ndim == 2 else 0
+        flat = recs.reshape(-1)
+        seq = np.tile(np.arange(n, dtype=np.uint32), len(appvms))
+        appvm = np.repeat(np.array(appvms, dtype=np.uint32), n)
+        counters = self._core.peer_counters()
+        sent = np.concatenate([np.arange(n) < k for k in counters["next_seq"]]) if appvms else np.zeros(0, bool)
+        replied = flat["replies"] > 0
+        df = pl.DataFrame({
+            "appvm": appvm, "seq": seq,
+            "sent_cycle": pl.Series(flat["sent_cycle"].astype(np.int64)),
+            "reply_cycle": pl.Series(flat["reply_cycle"].astype(np.int64)),
+            "ok": (flat["flags"] & 1).astype(bool), "replies": flat["replies"].astype(np.uint32),
+            "bad": (flat["flags"] & 2).astype(bool), "out_of_order": (flat["flags"] & 4).astype(bool),
+            "_sent": sent, "_replied": replied})
+        return df.with_columns(
+            pl.when(pl.col("_sent")).then(pl.col("sent_cycle")).otherwise(None).alias("sent_cycle"),
+            pl.when(pl.col("_replied")).then(pl.col("reply_cycle")).otherwise(None).alias("reply_cycle"),
+        ).with_columns(
+            (pl.col("reply_cycle") - pl.col("sent_cycle")).alias("latency_cycles"),
+            (pl.col("replies").cast(pl.Int64) - 1).clip(lower_bound=0).alias("duplicates"),
+        ).select("appvm", "seq", "sent_cycle", "reply_cycle", "latency_cycles", "ok", "replies", "duplicates",
+                 "bad", "out_of_order")
+
+    def peer_summary(self) -> dict:
+        """The peer's counters: sent, replies, ok, bad, duplicates, out_of_order, lost (requests dropped
+        before a receive buffer took them), foreign, malformed, bad_src, evq_full, waiting, next_seq."""
+        return self._core.peer_counters()
+
+    def virtio_state(self) -> dict:
+        """{"blk": {...}, "net": {...}, "events": n}: status, features, error, counters and per queue
+        size, ready, avail/used indices and pending chains. Reading it changes nothing."""
+        return self._core.virtio_state()
+
     # -- probes -------------------------------------------------------------------------------------
 
     def add_probe(self, addr: int, stop: bool = False) -> None:
@@ -394,7 +522,8 @@ class Machine:
     # -- snapshots ----------------------------------------------------------------------------------
 
     def snapshot(self):
-        """Copy of the whole machine (harts, devices, RAM, console). Cheap to restore here."""
+        """Copy of the whole machine (harts, devices, event queue, network peer, RAM, disk, console).
+        Cheap to restore here."""
         return self._core.snapshot()
 
     def restore(self, snap) -> int:
@@ -412,12 +541,15 @@ class Machine:
         """Write `snap` (default: a snapshot now) to `path`, with a format version and a checksum."""
         snap = self.snapshot() if snap is None else snap
         meta = json.dumps({"harts": len(self.harts), "ram_size": self.ram_size, "quantum": self.quantum,
-                           "boot_arg": self.boot_arg, "state_size": _core.STATE_SIZE,
-                           "state_layout": _core.STATE_LAYOUT}).encode()
+                           "boot_arg": self.boot_arg, "nmi_vector": self.nmi_vector, "state_size": _core.STATE_SIZE,
+                           "state_layout": _core.STATE_LAYOUT, "disk_size": self.disk_size}).encode()
+        ram = zlib.compress(snap.ram.tobytes(), 1)
+        disk = zlib.compress(snap.disk.tobytes(), 1)
         body = b"".join([struct.pack("<I", len(meta)), meta,
                          struct.pack("<Q", len(snap.state)), snap.state,
                          struct.pack("<Q", len(snap.console)), snap.console,
-                         zlib.compress(snap.ram.tobytes(), 1)])
+                         struct.pack("<Q", len(snap.peer)), snap.peer,
+                         struct.pack("<Q", len(ram)), ram, disk])
         header = _SNAP_MAGIC + struct.pack("<I", _SNAP_VERSION)
         digest = hashlib.sha256(header + body).digest()
         path = Path(path)
@@ -451,15 +583,25 @@ class Machine:
             (n,) = struct.unpack_from("<Q", raw, pos)
             console = raw[pos + 8:pos + 8 + n]
             pos += 8 + n
-            ram = np.frombuffer(zlib.decompress(raw[pos:-32]), dtype=np.uint8).copy()
+            (n,) = struct.unpack_from("<Q", raw, pos)
+            peer = raw[pos + 8:pos + 8 + n]
+            pos += 8 + n
+            (n,) = struct.unpack_from("<Q", raw, pos)
+            ram = np.frombuffer(zlib.decompress(raw[pos + 8:pos + 8 + n]), dtype=np.uint8).copy()
+            pos += 8 + n
+            disk = np.frombuffer(zlib.decompress(raw[pos:-32]), dtype=np.uint8).copy()
         except (struct.error, ValueError, zlib.error) as e:
             raise SnapshotError(f"{path} is corrupt: {e}") from None
         if meta.get("state_layout") != _core.STATE_LAYOUT or meta.get("state_size") != _core.STATE_SIZE:
             raise SnapshotError(f"{path} was saved by a build with another machine-state layout")
-        if len(ram) != meta["ram_size"]:
-            raise SnapshotError(f"{path} is corrupt: RAM is {len(ram)} bytes, header says {meta['ram_size']}")
-        m = cls(meta["harts"], meta["ram_size"], quantum=meta["quantum"], boot_arg=meta["boot_arg"])
-        snap = _core.Snapshot(bytes(state), ram, bytes(console), 0, 0, meta["harts"], meta["ram_size"])
+        if len(ram) != meta["ram_size"] or len(disk) != meta.get("disk_size"):
+            raise SnapshotError(f"{path} is corrupt: RAM/disk are {len(ram)}/{len(disk)} bytes, header says "
+                                f"{meta['ram_size']}/{meta.get('disk_size')}")
+        m = cls(meta["harts"], meta["ram_size"], quantum=meta["quantum"], boot_arg=meta["boot_arg"],
+                nmi_vector=meta.get("nmi_vector", DEFAULT_NMI_VECTOR),
+                disk_size=meta["disk_size"])
+        snap = _core.Snapshot(bytes(state), ram, bytes(console), 0, 0, meta["harts"], meta["ram_size"],
+                              disk, bytes(peer))
         m._core.restore(snap)
         return m
 
