@@ -67,6 +67,7 @@ ctypedef struct Hart:
     uint32_t halted         # fail-stopped: never runs again
     uint32_t nmi_pending
     uint32_t id             # hart index (mhartid)
+    uint32_t irq_check      # look for interrupts before the next instruction (see run.pxi)
 
 ctypedef struct Clint:
     uint32_t msip[8]

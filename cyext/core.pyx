@@ -46,7 +46,7 @@ STOP_REASONS = {STOP_NONE: "none", STOP_POWEROFF: "poweroff", STOP_FAIL: "fail",
                 STOP_INSTR_LIMIT: "instruction_limit", STOP_CYCLE_LIMIT: "cycle_limit", STOP_PROBE: "probe",
                 STOP_MASKED: "masked", STOP_IDLE: "idle"}
 STATE_SIZE = sizeof(State)
-STATE_LAYOUT = 2      # bump whenever State changes shape: saved snapshots of another layout are refused
+STATE_LAYOUT = 3      # bump whenever State changes shape: saved snapshots of another layout are refused
 
 _next_owner = [1]
 
@@ -73,14 +73,18 @@ cdef class Snapshot:
     cdef readonly object disk       # the disk array (numpy uint8)
     cdef readonly bytes peer        # the network peer's per-request records
     cdef readonly bytes probe_skip  # harts stopped at a probe (not architectural: only restored here)
+    cdef readonly object page_stamps   # per RAM page / disk block: the epoch of its last change, so a
+    cdef readonly object block_stamps  # restore here copies exactly the pages whose stamp differs
 
     def __init__(self, bytes state, ram, bytes console, uint32_t epoch, uint64_t owner,
-                 uint32_t nharts, uint32_t ram_size, disk=None, bytes peer=b"", bytes probe_skip=b""):
+                 uint32_t nharts, uint32_t ram_size, disk=None, bytes peer=b"", bytes probe_skip=b"",
+                 page_stamps=None, block_stamps=None):
         if len(state) != sizeof(State):
             raise ValueError(f"snapshot state is {len(state)} bytes, this build expects {sizeof(State)}")
         self.state, self.ram, self.console = state, ram, console
         self.epoch, self.owner, self.nharts, self.ram_size = epoch, owner, nharts, ram_size
         self.disk, self.peer, self.probe_skip = disk, peer, probe_skip
+        self.page_stamps, self.block_stamps = page_stamps, block_stamps
 
 
 cdef class Core:
@@ -346,9 +350,7 @@ cdef class Core:
             i -= 1
         self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i] = cycle, off, bit
         self.m.hooks.nmflips = n + 1
-        # a flip due before the current round ends happens at the round's end: cut the round there
-        if cycle < self.state.round_end and cycle >= self.cycle:
-            self.state.round_end = max(cycle, max(self.state.harts[i].cycle for i in range(self.state.nharts)))
+
 
     def pending_memory_flips(self):
         return [(self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i])
@@ -365,14 +367,22 @@ cdef class Core:
         snap = Snapshot((<char*>&self.state)[:sizeof(State)], self.ram_array.copy(), self.console,
                         self.m.epoch, self.owner, self.state.nharts, self.m.ram_size,
                         self.disk_array.copy(), self._peer_bytes(),
-                        (<char*>&self.m.probe_skip[0])[:sizeof(self.m.probe_skip)])
-        self.m.epoch += 1          # stores from now on are newer than the snapshot
+                        (<char*>&self.m.probe_skip[0])[:sizeof(self.m.probe_skip)],
+                        np.asarray(<uint32_t[:self.m.npages]>self.m.page_epoch).copy(),
+                        np.asarray(<uint32_t[:max(self.m.ndblocks, 1)]>self.m.dblock_epoch).copy())
+        self.m.epoch += 1          # stores from now on get stamps no snapshot holds
         return snap
 
     def restore(self, Snapshot snap):
-        """Return to `snap`. Only pages changed since it are copied back when it was taken here."""
+        """Return to `snap`. When it was taken here, only the pages (and disk blocks) whose change stamp
+        differs from the snapshot's are copied back, and they take the snapshot's stamps again: so
+        restoring the same snapshot after each of many experiments copies only what each one dirtied.
+        Stamps are unique to a version of a page because the epoch advances at every snapshot and
+        restore, and stores take the current epoch."""
         cdef uint32_t p, copied = 0
-        cdef bint full = snap.owner != self.owner
+        cdef bint full = snap.owner != self.owner or snap.page_stamps is None
+        cdef const uint32_t[::1] pst = snap.page_stamps if not full else None
+        cdef const uint32_t[::1] bst = snap.block_stamps if not full else None
         cdef uint8_t[::1] src = snap.ram
         cdef const uint8_t* cons = snap.console
         cdef uint64_t ncons = len(snap.console)
@@ -392,10 +402,10 @@ cdef class Core:
             raise ValueError("snapshot's peer records are truncated")
         dsrc = snap.disk
         for p in range(self.m.ndblocks):
-            if full or self.m.dblock_epoch[p] > snap.epoch:
+            if full or self.m.dblock_epoch[p] != bst[p]:
                 memcpy(self.m.disk + (<uint64_t>p << DISK_BLOCK_SHIFT), &dsrc[<uint64_t>p << DISK_BLOCK_SHIFT],
                        min(<uint64_t>DISK_BLOCK, self.m.disk_size - (<uint64_t>p << DISK_BLOCK_SHIFT)))
-                self.m.dblock_epoch[p] = self.m.epoch
+                self.m.dblock_epoch[p] = self.m.epoch if full else bst[p]
         prec = snap.peer
         if npeer // sizeof(PeerRec) == self.m.peer_cap and memcmp(&sstate.peer.cfg, &self.state.peer.cfg,
                                                                   sizeof(PeerConfig)) == 0:
@@ -413,11 +423,12 @@ cdef class Core:
             if npeer:
                 memcpy(self.m.peer_rec, prec, npeer)
         for p in range(self.m.npages):
-            if full or self.m.page_epoch[p] > snap.epoch:
+            if full or self.m.page_epoch[p] != pst[p]:
                 memcpy(self.m.ram + (p << PAGE_SHIFT), &src[p << PAGE_SHIFT], 1 << PAGE_SHIFT)
-                self.m.page_epoch[p] = self.m.epoch
+                self.m.page_epoch[p] = self.m.epoch if full else pst[p]
                 self.m.page_valid[p] = 0
                 copied += 1
+        self.m.epoch += 1          # the abandoned timeline's stamps are never used again
         memcpy(&self.state, <const char*>snap.state, sizeof(State))
         if ncons > self.m.console_cap:
             self.m.console = <char*>realloc(self.m.console, ncons)

@@ -4,8 +4,9 @@
 
 cdef enum:
     ST_OK = 0
-    ST_BREAK = 1
+    ST_BREAK = 1      # the hart changed its own fetch or interrupt state: look again before going on
     ST_STOP = 2
+    ST_REFETCH = 3    # run-loop internal: restart the chunk, but this is no point to take interrupts
 
 cdef inline void ram_written(Mach* m, Hart* h, uint32_t off) noexcept nogil:
     """Bookkeeping for a store into RAM: dirty page, stale decoded word, LR reservations."""

@@ -177,7 +177,7 @@ cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
         if f.armed and f.ctx and in_context(f, h):
             if f.ctx_count == f.at:
                 fire_flip(m, h, f)
-                return ST_BREAK       # the flip may have changed pc or fetch state
+                return ST_REFETCH     # the flip may have changed pc or fetch state
             f.ctx_count += 1
         overwrites = 0
         if f.track:
@@ -200,7 +200,7 @@ cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
         if st:
             return st
         if not (f.track or (f.armed and f.ctx)):
-            return ST_BREAK           # nothing left to observe: back to the fast loop
+            return ST_REFETCH         # nothing left to observe: back to the fast loop
     return ST_OK
 
 cdef int check_interrupts(Mach* m, Hart* h) noexcept nogil:
@@ -237,14 +237,22 @@ cdef uint64_t hart_wake_cycle(Mach* m, Hart* h) noexcept nogil:
 cdef inline int hart_idle(Mach* m, Hart* h) noexcept nogil:
     return h.halted or (h.wfi and not (compute_mip(m, h) & h.mie) and not h.nmi_pending)
 
-cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
-    """Advance h to `end`. Returns 1 when the machine stops (reason in the state)."""
+cdef int run_hart(Mach* m, Hart* h) noexcept nogil:
+    """Advance h to the end of the round (which device events may bring forward while it runs).
+    Returns 1 when the machine stops (reason in the state).
+
+    Interrupts are looked for only at points that belong to the run itself: the start of the hart's
+    turn in a round, after an instruction that changed the hart's own state (ST_BREAK), and at its
+    timer or watchdog deadline. Chunk ends that come from outside the run (an instruction limit, an
+    armed fault hook, a memory flip, a stop and resume) are no such points, so they never change what
+    the machine does: a run stopped and resumed anywhere, or with a fault armed that has not fired
+    yet, is the same run."""
     cdef RegFlip* f = &m.hooks.flip[h.id]
-    cdef uint64_t lim, c, n, before
+    cdef uint64_t lim, wake, n, before
     cdef int st
-    while h.cycle < end:
+    while h.cycle < m.s.round_end:
         if h.halted:
-            h.cycle = end
+            h.cycle = m.s.round_end
             break
         if m.hooks.failstop_armed[h.id] and h.instret >= m.hooks.failstop_at[h.id]:
             m.hooks.failstop_armed[h.id] = 0
@@ -252,20 +260,22 @@ cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             continue
         if f.armed and not f.ctx and h.instret >= f.at:
             fire_flip(m, h, f)
+        if m.hooks.nmflips and m.hooks.mflip_cycle[0] <= h.cycle:
+            apply_memory_flips(m, h.cycle)        # the first hart to reach the cycle sees it first
         if m.s.wdog.ctrl[h.id] and h.cycle >= m.s.wdog.deadline[h.id]:
             m.s.wdog.ctrl[h.id] = 0
             h.nmi_pending = 1
-        check_interrupts(m, h)
-        lim = end
-        c = hart_wake_cycle(m, h)
-        if c < lim:
-            lim = c
+            h.irq_check = 1
+        if h.irq_check:
+            h.irq_check = 0
+            check_interrupts(m, h)
+        lim = m.s.round_end
+        wake = hart_wake_cycle(m, h)
+        if wake < lim:
+            lim = wake
         if h.wfi:
-            if m.s.round_end < lim:
-                # a device event due in this round cut it (evq_push): sleep only until then
-                lim = m.s.round_end if m.s.round_end > h.cycle else h.cycle
-                end = lim
             h.cycle = lim
+            h.irq_check = 1
             continue
         n = lim - h.cycle
         if m.instr_budget >= 0:
@@ -279,6 +289,8 @@ cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             n = f.at - h.instret
         if m.hooks.failstop_armed[h.id] and m.hooks.failstop_at[h.id] - h.instret < n:
             n = m.hooks.failstop_at[h.id] - h.instret
+        if m.hooks.nmflips and m.hooks.mflip_cycle[0] - h.cycle < n:
+            n = m.hooks.mflip_cycle[0] - h.cycle
         before = h.cycle
         if f.track or (f.armed and f.ctx):
             st = run_chunk_observed(m, h, h.cycle + n)
@@ -288,6 +300,8 @@ cdef int run_hart(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             m.instr_budget -= <int64_t>(h.cycle - before)
         if st == ST_STOP:
             return 1
+        if st == ST_BREAK or h.cycle >= wake:
+            h.irq_check = 1
     return 0
 
 cdef void apply_memory_flips(Mach* m, uint64_t now) noexcept nogil:
@@ -324,25 +338,25 @@ cdef void device_events(Mach* m, uint64_t now) noexcept nogil:
             peer_timeout(m, ev.cycle)
 
 cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
-    """Run rounds until something stops the machine; returns the stop reason."""
+    """Run rounds until something stops the machine; returns the stop reason.
+
+    Rounds are a quantum long, cut only by device events (which are part of the run). A cycle limit
+    therefore ends the run at the first round boundary at or after it, never inside a round: stopping
+    must not change the interleaving of the harts."""
     cdef State* s = m.s
     cdef uint32_t i
     cdef Hart* h
     cdef uint64_t t, nxt, c
     cdef int all_idle
+    if s.stop_reason == STOP_POWEROFF or s.stop_reason == STOP_FAIL or s.stop_reason == STOP_RESET:
+        return s.stop_reason        # the board is off (or waiting to be reset) until reset()
     s.stop_reason = STOP_NONE
-    # a round never runs past the cycle limit, unless a hart is already beyond it (stopped mid-round)
-    if s.round_end > cycle_limit:
-        s.round_end = cycle_limit
-        for i in range(s.nharts):
-            if s.harts[i].cycle > s.round_end:
-                s.round_end = s.harts[i].cycle
     while True:
         for i in range(s.nharts):
             h = &s.harts[i]
-            if h.cycle < s.round_end and run_hart(m, h, s.round_end):
+            if h.cycle < s.round_end and run_hart(m, h):
                 return s.stop_reason
-        # the round is complete: every hart is at round_end
+        # the round is complete: every hart is at (or, after a cut, beyond) round_end
         t = s.round_end
         s.round_start = t
         apply_memory_flips(m, t)
@@ -350,10 +364,10 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
         if t >= cycle_limit:
             s.stop_reason = STOP_CYCLE_LIMIT
             return s.stop_reason
-        nxt = cycle_limit
-        if m.hooks.nmflips and m.hooks.mflip_cycle[0] < nxt:
-            nxt = m.hooks.mflip_cycle[0]
-        if s.nevents and s.events[0].cycle < nxt:
+        for i in range(s.nharts):
+            s.harts[i].irq_check = 1
+        nxt = NEVER
+        if s.nevents:
             nxt = s.events[0].cycle
         all_idle = 1
         for i in range(s.nharts):
@@ -361,7 +375,10 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
                 all_idle = 0
                 break
         if all_idle:
-            # nothing runs until some hart's timer or watchdog fires: jump there
+            # nothing runs until some hart's timer or watchdog, a device event or a memory flip: jump
+            # there (or to the cycle limit: no hart runs in between, so stopping there changes nothing)
+            if m.hooks.nmflips and m.hooks.mflip_cycle[0] < nxt:
+                nxt = m.hooks.mflip_cycle[0]
             for i in range(s.nharts):
                 if not s.harts[i].halted:
                     c = hart_wake_cycle(m, &s.harts[i])
@@ -370,6 +387,6 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
             if nxt == NEVER:
                 s.stop_reason = STOP_IDLE
                 return s.stop_reason
-            s.round_end = nxt
+            s.round_end = nxt if nxt < cycle_limit else cycle_limit
         else:
             s.round_end = t + s.quantum if t + s.quantum < nxt else nxt

@@ -504,12 +504,14 @@ class Machine:
         return self._core.flip_status(self._hart_index(hart))
 
     def inject_memory(self, addr: int, bit: int, at_cycle: int) -> None:
-        """Flip `bit` of the RAM byte at `addr` when machine time reaches `at_cycle`."""
+        """Flip `bit` of the RAM byte at `addr` when the first hart's clock reaches `at_cycle` (harts that
+        run later in the same round see it from the start of their turn)."""
         off = self._ram_offset(addr, 1)
         if not isinstance(bit, (int, np.integer)) or not 0 <= bit < 8:
             raise ValueError(f"a memory flip's bit must be 0..7 (one byte), got {bit!r}")
-        if not isinstance(at_cycle, (int, np.integer)) or at_cycle < 0:
-            raise ValueError(f"at_cycle must be a non-negative cycle, got {at_cycle!r}")
+        if not isinstance(at_cycle, (int, np.integer)) or at_cycle < max(h.cycle for h in self.harts):
+            raise ValueError(f"at_cycle must be a cycle not yet reached by any hart "
+                             f"(>= {max(h.cycle for h in self.harts)}), got {at_cycle!r}")
         self._core.arm_memory_flip(off, int(bit), int(at_cycle))
 
     def failstop(self, hart: int, at: int) -> None:
