@@ -65,12 +65,14 @@ def booted():
 
 def test_config_defaults_and_seeds():
     c = SystemConfig()
-    assert c.harts == 2 and c.appvms == ("hcall", "compute", "hcall") and c.recovery == "halt"
+    # the papers' 3AppVM system (issue 4): PrivVM, DVM, blk + net + hcall; see tests/test_system_io.py
+    assert c.harts == 2 and c.appvms == ("blk", "net", "hcall") and c.recovery == "halt" and c.dvm
     assert len(c.iterations) == 3 and all(n > 0 for n in c.iterations)
     assert c.appvm_seeds == SystemConfig().appvm_seeds                      # derived deterministically
     assert len(set(c.appvm_seeds)) == 3                                     # and per AppVM
     assert SystemConfig(seed=2).appvm_seeds != c.appvm_seeds
     assert SystemConfig(appvms=("compute", "hcall"), iterations=7).iterations == (7, 7)
+    assert not SystemConfig(appvms=("hcall", "compute", "hcall")).dvm      # no I/O: no driver VM
     assert SystemConfig(appvms="hcall,compute").appvms == ("hcall", "compute")
     assert "none" not in workload_names() and {"hcall", "compute", "pmp", "badcall"} <= set(workload_names())
 

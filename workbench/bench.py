@@ -83,3 +83,46 @@ def boot(config=None) -> dict:
     return {"steady_cycles": steady.cycles, "steady_wall": steady.wall_seconds, "cycles": run.cycles,
             "wall": wall, "instructions": run.instructions, "ratio": ratio,
             "ratio_after_steady": run.elapsed_cycles / 1e8 / run.wall_seconds}
+
+
+def io(config=None) -> dict:
+    """I/O throughput of the default system (2 harts, PrivVM, DVM, AppVMs blk, net, hcall unless
+    `config` says otherwise), run from power-on to the end: block requests (answered by the driver
+    VM) and network round trips (requests the peer got answered) per simulated second and per wall
+    second of the traffic phase (steady state to the end), and the simulated-to-wall ratio."""
+    from workbench.system import System, SystemConfig
+    system = System(config or SystemConfig())
+    c = system.config
+    if not c.dvm:
+        raise ValueError("bench io needs a configuration with I/O (a 'blk' or 'net' AppVM)")
+    t0 = time.perf_counter()
+    steady = system.boot()
+    run = system.run("done")
+    wall = time.perf_counter() - t0
+    if not run.finished:
+        raise RuntimeError(f"the system did not finish: {run}")
+    bad = [r for r in system.results() if r.status != "ok"]
+    if bad:
+        raise RuntimeError(f"workloads failed: {bad}")
+    blk = system.dvm.stats["blk_reqs"]
+    peer = system.peer.report() if c.net_appvms else None
+    rtt = peer.answered if peer else 0
+    sim = run.elapsed_cycles / 1e8
+    print(f"system: {c.harts} harts, PrivVM, DVM, AppVMs {', '.join(c.appvms)}, iterations "
+          f"{', '.join(map(str, c.iterations))}; peer every {c.peer_interval:,} cycles, {c.peer_payload} bytes")
+    print(f"to steady state: {steady.cycles:,} cycles ({steady.cycles / 1e5:.2f} ms simulated) "
+          f"in {steady.wall_seconds:.3f} s wall")
+    print(f"traffic phase:   {run.elapsed_cycles:,} cycles ({sim * 1e3:.1f} ms simulated) in "
+          f"{run.wall_seconds:.3f} s wall (stop: {run.reason})")
+    print(f"block requests:  {blk:,}: {blk / sim:,.0f} per simulated s, {blk / run.wall_seconds:,.0f} per wall s")
+    if peer:
+        print(f"net round trips: {rtt:,}: {rtt / sim:,.0f} per simulated s, {rtt / run.wall_seconds:,.0f} per wall s "
+              f"(lost {peer.lost}; latency {peer.latency_us['p50']:.0f} us median, "
+              f"{peer.latency_us['p99']:.0f} us p99)")
+    ratio = run.cycles / 1e8 / wall
+    print(f"simulated-to-wall ratio: {ratio:.2f} over the whole run (boot included), "
+          f"{sim / run.wall_seconds:.2f} in the traffic phase  (target: >= 0.5, i.e. 1 simulated s in < 2 s)")
+    return {"blk_requests": blk, "round_trips": rtt, "simulated_seconds": sim, "wall_seconds": run.wall_seconds,
+            "blk_per_sim_s": blk / sim, "blk_per_wall_s": blk / run.wall_seconds,
+            "rtt_per_sim_s": rtt / sim, "rtt_per_wall_s": rtt / run.wall_seconds,
+            "ratio": ratio, "ratio_traffic": sim / run.wall_seconds, "lost": peer.lost if peer else 0}

@@ -15,7 +15,9 @@ def _config(args):
         except ValueError:
             raise ValueError(f"--iterations {args.iterations!r}: expected integers separated by commas") from None
         iterations = parts[0] if len(parts) == 1 else tuple(parts)
-    return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=args.seed)
+    io = {k: getattr(args, k) for k in ("disk_region", "peer_interval", "peer_payload")
+          if getattr(args, k, None) is not None}
+    return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=args.seed, **io)
 
 
 def cmd_boot(args) -> int:
@@ -33,11 +35,19 @@ def cmd_boot(args) -> int:
         print("\n".join(lines))
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160):
         print(system.domain_table())
+        if system.dvm is not None:
+            print("I/O per AppVM (requests the workload completed; its frontend; its backend in the driver VM, "
+                  "since the current connection; the network peer's view):")
+            print(system.io_table())
+            print(f"driver VM counters: {', '.join(f'{k} {v}' for k, v in system.dvm.stats.items())}")
+    if system.config.net_appvms:
+        print(f"network peer: {system.peer.report()}")
     print(f"stop: {run.reason} (code {run.code}) at {run.cycles:,} cycles = {run.cycles / 1e5:.1f} ms simulated; "
           f"{run.instructions:,} instructions, {boot.wall_seconds + run.wall_seconds:.2f} s wall")
     if system.hv.panic is not None:
         print(f"hypervisor panic: {system.hv.panic}")
-    return 0 if run.reason == "poweroff" and all(r.status == "ok" for r in system.results()) else 1
+    lost = system.peer.report().lost if system.config.net_appvms else 0
+    return 0 if run.reason == "poweroff" and all(r.status == "ok" for r in system.results()) and not lost else 1
 
 
 def cmd_qemu(args) -> int:
@@ -65,6 +75,17 @@ def cmd_qemu(args) -> int:
     with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_width_chars=160):
         print(table)
     print("results match" if same else "RESULTS DIFFER")
+    if system.config.dvm:
+        system.boot()
+        system.run("done")
+        disk_same = bytes(system.machine.disk) == q.disk
+        print(f"disk: {'the same bytes' if disk_same else 'DIFFERENT'} on both ({len(q.disk):,} bytes)")
+        same = same and disk_same
+    if system.config.net_appvms:
+        answered = sum(1 for r in q.peer if r["reply"] is not None and r["ok"])
+        want = system.config.net_count * len(system.config.net_appvms)
+        print(f"QEMU's network peer: {answered} of {want} requests answered correctly")
+        same = same and answered == want == len(q.peer)
     return 0 if same and not q.timed_out else 1
 
 
@@ -77,6 +98,8 @@ def cmd_bench(args) -> int:
     from workbench import bench
     if args.what == "boot":
         bench.boot()
+    elif args.what == "io":
+        bench.io()
     elif args.what == "cpu":
         bench.cpu(scale=args.scale, reference=not args.no_reference)
     elif args.what == "snapshot":
@@ -85,16 +108,23 @@ def cmd_bench(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from workbench.stack.build import DEFAULT_APPVMS     # not workbench.system: --help without the core
     parser = argparse.ArgumentParser(prog="mrwb", description="Microreboot Workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def system_options(p):
         p.add_argument("--harts", type=int, default=2, help="simulated harts (1..8, default 2)")
-        p.add_argument("--appvms", default="hcall,compute,hcall",
-                       help="workload per AppVM, comma separated (default hcall,compute,hcall)")
+        default_appvms = ",".join(a[0] for a in DEFAULT_APPVMS)
+        p.add_argument("--appvms", default=default_appvms,
+                       help=f"workload per AppVM, comma separated (default {default_appvms})")
         p.add_argument("--iterations", default="",
-                       help="iterations: one number for all AppVMs or one per AppVM (default: per workload)")
+                       help="iterations: one number for all AppVMs or one per AppVM (default: per workload; "
+                            "for net, the requests the network peer sends)")
         p.add_argument("--seed", type=int, default=1, help="system seed (default 1)")
+        p.add_argument("--disk-region", type=int, default=None, help="bytes of disk per AppVM (default 1 MiB)")
+        p.add_argument("--peer-interval", type=int, default=None,
+                       help="cycles between two requests of the network peer (default 100000 = 1 ms)")
+        p.add_argument("--peer-payload", type=int, default=None, help="bytes per network request (default 64)")
 
     p = sub.add_parser("boot", help="boot the virtualized system, run it, print consoles and domains")
     system_options(p)
@@ -110,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=60.0, help="seconds before QEMU is stopped (default 60)")
     p.set_defaults(func=cmd_qemu)
 
-    p = sub.add_parser("bench", help="measure speed: boot (default system), cpu (MIPS vs Unicorn), "
-                                     "snapshot (restore time)")
-    p.add_argument("what", choices=("boot", "cpu", "snapshot"))
+    p = sub.add_parser("bench", help="measure speed: boot (default system), io (block requests and network "
+                                     "round trips per second), cpu (MIPS vs Unicorn), snapshot (restore time)")
+    p.add_argument("what", choices=("boot", "io", "cpu", "snapshot"))
     p.add_argument("--scale", type=int, default=1000,
                    help="cpu: program size; 1000 is about 1e9 instructions (default 1000)")
     p.add_argument("--no-reference", action="store_true", help="cpu: skip the Unicorn run")

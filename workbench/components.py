@@ -570,6 +570,309 @@ class AppVM(_Component):
         d = self.domid
         return [] if d is None else domain_console(self._m.console, d)
 
+    IO_DEVICES = {"blk": ("vbd", "blkfront.c"), "net": ("vif", "netfront.c")}
+
+    @property
+    def io(self) -> dict | None:
+        """This AppVM's I/O counters (None for a workload without I/O), from four places: the
+        workload (`completed`: its progress, one block request or one answered network request per
+        step, so it counts over the whole run), its frontend (`fe` of blkfront.c / netfront.c:
+        connected, reconnects; block requests in flight from its shadows), the DVM's backend for it
+        (block requests taken, frames sent and received since the current connection: a closed or
+        restarted backend starts again at 0), and the network peer (requests sent to it, answered,
+        lost)."""
+        if self.workload not in self.IO_DEVICES:
+            return None
+        kind, src = self.IO_DEVICES[self.workload]
+        m, t = self._m, self.types
+        fe = t.view(m, "fe", file=src)
+        out = {"device": kind, "completed": self.progress, "connected": bool(fe.connected),
+               "reconnects": fe.reconnects, "in_flight": 0,
+               "backend": None, "blk_requests": None, "net_tx": None, "net_rx": None,
+               "peer_sent": None, "peer_answered": None, "peer_lost": None}
+        if kind == "vbd":
+            out["in_flight"] = sum(1 for sh in t.view(m, "shadow", file=src) if sh.in_use and not sh.done)
+        dvm = self._system.dvm
+        b = None if dvm is None else next((b for b in dvm.backends if b.kind == kind and b.appvm == self.index), None)
+        if b is not None:
+            out["backend"] = b.state
+            if kind == "vbd":
+                out["blk_requests"] = b.requests
+            else:
+                out["net_tx"], out["net_rx"] = b.requests, b.received
+        if kind == "vif":
+            df = self._system.peer.stats()
+            mine = df.filter(df["appvm"] == self.index)
+            out["peer_sent"] = int((mine["outcome"] != "not sent").sum())
+            out["peer_answered"] = int((mine["outcome"] == "answered").sum())
+            out["peer_lost"] = int((mine["outcome"] == "lost").sum())
+        return out
+
     def summary(self):
         from workbench import formatting
         return formatting.appvm_summary(self)
+
+
+# ---- split I/O: virtio devices, driver VM, network peer (issue 4) ----
+
+VIRTIO_STATUS_BITS = ((1, "ACKNOWLEDGE"), (2, "DRIVER"), (8, "FEATURES_OK"), (4, "DRIVER_OK"),
+                      (0x40, "NEEDS_RESET"), (0x80, "FAILED"))        # virtio 1.2, 2.1
+PEER_TIMEOUT_CYCLES = 1_000_000    # a request unanswered for 10 ms counts as lost (the client's view)
+
+
+def virtio_status_text(status: int) -> str:
+    """"ACKNOWLEDGE|DRIVER|FEATURES_OK|DRIVER_OK" for 15; "reset" for 0."""
+    return "|".join(n for b, n in VIRTIO_STATUS_BITS if status & b) or "reset"
+
+
+def xenbus_states() -> dict[int, str]:
+    """{number: name} of enum xenbus_state (include/xenbus.h, the one list): 4 -> "Connected"."""
+    text = (build.INCLUDE / "xenbus.h").read_text()
+    names = {"INITIALISING": "Initialising", "INITWAIT": "InitWait", "INITIALISED": "Initialised"}
+    return {int(v): names.get(n, n.capitalize()) for n, v in re.findall(r"XB_(\w+)\s*=\s*(\d+)", text)}
+
+
+def dvm_stat_names() -> list[str]:
+    """Names of the dvm_stats[] counters, from the ST_* enum of dvm/dvm.h: "blk_reqs", ..."""
+    text = (build.STACK_DIR / "dvm" / "dvm.h").read_text()
+    m = re.search(r"enum\s*\{\s*(ST_[^}]*)\}", text)
+    return [n.strip()[3:].lower() for n in m.group(1).split(",") if n.strip()]
+
+
+class VirtioDevice(_Component):
+    """A virtio-mmio device of the machine ("blk" or "net"), read from `Machine.virtio_state()` on
+    every access: status, features, the error that stopped it, counters, and per virtqueue its
+    size, readiness, avail/used indices and chains in flight."""
+
+    def __init__(self, system, name: str):
+        super().__init__(system)
+        self.name = name
+
+    @property
+    def state(self) -> dict:
+        return self._m.virtio_state()[self.name]
+
+    @property
+    def status(self) -> str:
+        return virtio_status_text(self.state["status"])
+
+    @property
+    def running(self) -> bool:
+        st = self.state["status"]
+        return bool(st & 4) and not st & 0xC0
+
+    @property
+    def error(self) -> str | None:
+        return self.state["error"]
+
+    @property
+    def counters(self) -> dict:
+        return dict(self.state["counters"])
+
+    @property
+    def queues(self):
+        """One row per virtqueue (polars): queue, size, ready, avail_idx, last_avail, used_idx,
+        pending (chains taken, not yet used), completed, bytes."""
+        import polars as pl
+        cols = ("size", "ready", "avail_idx", "last_avail", "used_idx", "pending", "completed", "bytes")
+        rows = [{"queue": i, **{c: q.get(c) for c in cols}} for i, q in enumerate(self.state["queues"])]
+        return pl.DataFrame(rows, schema={"queue": pl.Int64, "size": pl.Int64, "ready": pl.Boolean,
+                                          "avail_idx": pl.Int64, "last_avail": pl.Int64, "used_idx": pl.Int64,
+                                          "pending": pl.Int64, "completed": pl.Int64, "bytes": pl.Int64})
+
+    @property
+    def pending(self) -> int:
+        """Chains the device has taken and not yet returned, over all its queues."""
+        return sum(q["pending"] for q in self.state["queues"])
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.virtio_summary(self)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend of the driver VM: a `vbd` (block) or `vif` (network) serving one AppVM."""
+    kind: str              # "vbd" or "vif"
+    index: int             # in vbds[] / vifs[]
+    frontend_domid: int
+    appvm: int | None      # index of the AppVM in that domain (None: it is gone)
+    state: str             # the backend's xenbus state: "InitWait", "Connected", "Closed", ...
+    ring_mapped: bool      # the frontend's ring page is mapped (connected)
+    requests: int          # vbd: block requests taken from the ring; vif: frames transmitted (since connect)
+    received: int          # vif: frames delivered to the AppVM (since connect); vbd: 0
+    where: str             # vbd: "sectors start+count"; vif: the MAC
+
+    @property
+    def connected(self) -> bool:
+        return self.state == "Connected" and self.ring_mapped
+
+
+class DVM(_Component):
+    """The driver VM, live: its domain, counters (`dvm_stats`), backends (`vbds[]`, `vifs[]`), the
+    frontends connected to them, the devices it drives, and the requests in flight on them."""
+
+    def __init__(self, system):
+        super().__init__(system)
+        self.types = system.types["dvm"]
+
+    @property
+    def domain(self) -> Domain | None:
+        return self._system.hv.domain_in_slot(P["SLOT_DVM"])
+
+    @property
+    def domid(self) -> int | None:
+        d = self.domain
+        return d.domid if d else None
+
+    @property
+    def state(self) -> str:
+        d = self.domain
+        return d.state if d else "not created"
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """`dvm_stats[]` by name: blk_reqs (block requests answered), blk_errs, net_tx (frames sent
+        for AppVMs), net_rx (frames delivered to AppVMs), net_drops (no receive buffer posted), irqs,
+        heartbeats."""
+        vals = self.types.view(self._m, build.DVM_STATS_SYMBOL).to_list()
+        return dict(zip(dvm_stat_names(), vals))
+
+    def _appvm_of(self) -> dict[int, int]:
+        return {d.domid: d.slot - P["SLOT_APPVM0"] for d in self._system.hv.domains if d.slot >= P["SLOT_APPVM0"]}
+
+    @property
+    def backends(self) -> list[Backend]:
+        states, appvm_of, out = xenbus_states(), self._appvm_of(), []
+        for kind, table in (("vbd", "vbds"), ("vif", "vifs")):
+            for i, v in enumerate(self.types.view(self._m, table)):
+                b = v.b
+                if not b.used:
+                    continue
+                if kind == "vbd":
+                    reqs, rx, where = v.req_cons, 0, f"sectors {v.start}+{v.sectors}"
+                else:
+                    reqs, rx = v.tx_cons, v.rx_cons
+                    where = ":".join(f"{x:02x}" for x in v.mac.to_list())
+                out.append(Backend(kind, i, b.fe_domid, appvm_of.get(b.fe_domid), states.get(b.state, str(b.state)),
+                                   b.ring != 0, reqs, rx, where))
+        return out
+
+    @property
+    def frontends(self) -> list[tuple[str, int | None, int]]:
+        """The connected frontends: (kind, AppVM index, domid)."""
+        return [(b.kind, b.appvm, b.frontend_domid) for b in self.backends if b.connected]
+
+    @property
+    def devices(self) -> dict[str, VirtioDevice]:
+        return self._system.devices
+
+    @property
+    def pending(self) -> list[dict]:
+        """Requests in flight in the driver VM: block requests on the device (blkback's `inflight[]`:
+        appvm, op, sector, sectors) and frames on the wire awaiting their answer (netback's `onwire[]`)."""
+        m, t = self._m, self.types
+        backends = self.backends
+        vbd_of = {b.index: b for b in backends if b.kind == "vbd"}
+        vif_of = {b.index: b for b in backends if b.kind == "vif"}
+        vbds, vifs = t.variable("vbds"), t.variable("vifs")
+        out = []
+        for slot, f in enumerate(t.view(m, "inflight", file="blkback.c")):
+            if f.v:
+                i = (f.v - vbds.addr) // vbds.type.element.size
+                b = vbd_of.get(i)
+                r = f.req
+                out.append({"kind": "vbd", "slot": slot, "appvm": b.appvm if b else None,
+                            "op": {0: "read", 1: "write"}.get(r.op, str(r.op)), "sector": r.sector,
+                            "sectors": r.nsectors, "id": r.id})
+        for slot, f in enumerate(t.view(m, "onwire", file="netback.c")):
+            if f.v:
+                b = vif_of.get((f.v - vifs.addr) // vifs.type.element.size)
+                out.append({"kind": "vif", "slot": slot, "appvm": b.appvm if b else None, "op": "transmit",
+                            "sector": None, "sectors": None, "id": f.id})
+        return out
+
+    @property
+    def heartbeat(self) -> int:
+        """mtime of the DVM's last heartbeat, 0 = never."""
+        d = self.domain
+        return d.heartbeat if d else 0
+
+    @property
+    def console(self) -> list[str]:
+        d = self.domid
+        return [] if d is None else domain_console(self._m.console, d)
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.dvm_summary(self)
+
+
+@dataclass(frozen=True)
+class PeerReport:
+    """What the network peer saw, as a remote client would: requests sent, answered (first reply
+    with the right payload or not), lost (no reply within PEER_TIMEOUT_CYCLES, or none at all once
+    the system stopped), still waiting, and the latency of the answered ones in microseconds."""
+    appvms: tuple[int, ...]
+    count: int             # requests configured per AppVM
+    sent: int
+    answered: int
+    ok: int
+    waiting: int
+    lost: int
+    duplicates: int
+    bad: int
+    out_of_order: int
+    wire_drops: int        # requests that found no receive buffer (the machine's counter)
+    latency_us: dict       # {"p50", "p90", "p99", "max"} over the answered requests (None: none)
+
+    def __str__(self):
+        from workbench.formatting import latency_text
+        return (f"sent {self.sent}, answered {self.answered} ({self.ok} ok), lost {self.lost}, "
+                f"waiting {self.waiting}; latency {latency_text(self.latency_us)}")
+
+
+class NetworkPeer(_Component):
+    """The network peer on the NIC's wire (the machine's, configured by `System.boot` at steady
+    state): `stats()` one row per request, `report()` the totals and latency percentiles."""
+
+    @property
+    def config(self) -> dict:
+        return self._m.peer_config
+
+    def stats(self):
+        """One row per request the peer is configured to send (polars): appvm, seq, sent_cycle and
+        reply_cycle (null: not sent / no reply), latency_cycles, ok (the reply's payload verified),
+        replies, duplicates, bad, out_of_order, and outcome: "answered", "waiting", "lost" or
+        "not sent"."""
+        import polars as pl
+        df = self._m.peer_stats()
+        now = self._m.cycle
+        stopped = self._system.finished is not None
+        return df.with_columns(
+            pl.when(pl.col("reply_cycle").is_not_null()).then(pl.lit("answered"))
+            .when(pl.col("sent_cycle").is_null()).then(pl.lit("not sent"))
+            .when(pl.lit(stopped) | (pl.lit(now) - pl.col("sent_cycle") > PEER_TIMEOUT_CYCLES)).then(pl.lit("lost"))
+            .otherwise(pl.lit("waiting")).alias("outcome"))
+
+    def report(self) -> PeerReport:
+        import numpy as np
+        df = self.stats()
+        c = self._m.peer_summary()
+        cfg = self.config
+        n = lambda outcome: int((df["outcome"] == outcome).sum())
+        lat = df["latency_cycles"].drop_nulls().to_numpy()
+        if len(lat):
+            p = np.percentile(lat, [50, 90, 99]) / 100.0
+            latency = {"p50": float(p[0]), "p90": float(p[1]), "p99": float(p[2]), "max": float(lat.max()) / 100.0}
+        else:
+            latency = {"p50": None, "p90": None, "p99": None, "max": None}
+        return PeerReport(tuple(cfg.get("appvms", ())), int(cfg.get("count", 0)),
+                          sent=len(df) - n("not sent"), answered=n("answered"), ok=int(df["ok"].sum()),
+                          waiting=n("waiting"), lost=n("lost"), duplicates=int(df["duplicates"].sum()),
+                          bad=int(df["bad"].sum()), out_of_order=int(df["out_of_order"].sum()),
+                          wire_drops=int(c["lost"]), latency_us=latency)
+
+    def summary(self):
+        from workbench import formatting
+        return formatting.peer_summary(self)

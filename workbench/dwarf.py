@@ -98,6 +98,9 @@ class DwarfTypes:
             raise FileNotFoundError(f"no ELF file at {self.path}")
         self._types: dict[int, CType] = {}
         self.variables: dict[str, Variable] = {}
+        # Every file-scope variable by (source file name, name): statics of the same name in
+        # different files (say `fe` in blkfront.c and netfront.c) are told apart here.
+        self.file_variables: dict[tuple[str, str], Variable] = {}
         self._named: dict[str, Any] = {}        # type name -> DIE (complete definitions first)
         with open(self.path, "rb") as f:
             elf = ELFFile(f)
@@ -106,22 +109,26 @@ class DwarfTypes:
             dwarf = elf.get_dwarf_info()
             var_dies = []
             for cu in dwarf.iter_CUs():
-                for die in cu.get_top_DIE().iter_children():
+                top = cu.get_top_DIE()
+                cu_file = os.path.basename(_name(top) or "")
+                for die in top.iter_children():
                     name = _name(die)
                     if not name:
                         continue
                     if die.tag == "DW_TAG_variable":
-                        var_dies.append((name, die))
+                        var_dies.append((name, die, cu_file))
                     elif die.tag in ("DW_TAG_structure_type", "DW_TAG_union_type", "DW_TAG_enumeration_type",
                                      "DW_TAG_typedef", "DW_TAG_base_type"):
                         complete = "DW_AT_declaration" not in die.attributes
                         if complete and (name not in self._named or "DW_AT_declaration" in self._named[name].attributes):
                             self._named[name] = die
-            for name, die in var_dies:
+            for name, die, cu_file in var_dies:
                 loc = die.attributes.get("DW_AT_location")
                 addr = _static_address(loc.value) if loc is not None and loc.form == "DW_FORM_exprloc" else None
-                if addr is not None and name not in self.variables:
-                    self.variables[name] = Variable(name, addr, self._convert(die.get_DIE_from_attribute("DW_AT_type")))
+                if addr is not None:
+                    var = Variable(name, addr, self._convert(die.get_DIE_from_attribute("DW_AT_type")))
+                    self.variables.setdefault(name, var)
+                    self.file_variables.setdefault((cu_file, name), var)
             # Symbols without DWARF (assembly) still have addresses.
             from elftools.elf.sections import SymbolTableSection
             self.symbols: dict[str, int] = {}
@@ -217,11 +224,14 @@ class DwarfTypes:
             raise TypeError(f"{name!r} is not an enum in {self.path.name}")
         return dict(t.values)
 
-    def variable(self, name: str) -> Variable:
+    def variable(self, name: str, file: str | None = None) -> Variable:
+        """A file-scope variable; `file` (a source file name, "blkfront.c") picks the one defined
+        there when several files have a static of that name."""
         try:
-            return self.variables[name]
+            return self.variables[name] if file is None else self.file_variables[(file, name)]
         except KeyError:
-            raise KeyError(f"{self.path.name} has no global variable {name!r} in its DWARF") from None
+            where = "" if file is None else f" in {file}"
+            raise KeyError(f"{self.path.name} has no global variable {name!r}{where} in its DWARF") from None
 
     def address(self, name: str) -> int:
         """Address of a global variable (DWARF) or any symbol (symbol table)."""
@@ -241,10 +251,10 @@ class DwarfTypes:
             off += o
         return off
 
-    def view(self, machine, name: str):
-        """Global variable `name` in `machine`'s memory: a View (struct), an ArrayView (array) or,
-        for a scalar, its current value."""
-        v = self.variable(name)
+    def view(self, machine, name: str, file: str | None = None):
+        """Global variable `name` (of source file `file`, if given) in `machine`'s memory: a View
+        (struct), an ArrayView (array) or, for a scalar, its current value."""
+        v = self.variable(name, file)
         return _value(machine.read, v.addr, v.type, name)
 
     def view_at(self, machine, addr: int, type_name: str | CType, label: str | None = None) -> "View":
@@ -252,7 +262,7 @@ class DwarfTypes:
         return View(machine.read, addr, t, label or f"({t.name} *){addr:#x}")
 
 
-PICKLE_VERSION = 1
+PICKLE_VERSION = 2       # 2: file_variables
 
 
 @functools.lru_cache(maxsize=32)

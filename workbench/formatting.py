@@ -114,15 +114,115 @@ def privvm_summary(p) -> Summary:
     return Summary("PrivVM", facts, (t,))
 
 
+def io_text(io: dict | None) -> str:
+    """One AppVM's I/O counters (AppVM.io) in a line."""
+    if io is None:
+        return "-"
+    parts = [f"{io['completed']} request(s) completed",
+             f"{io['device']} {'connected' if io['connected'] else 'not connected'}",
+             f"backend {opt(io['backend'])}", f"reconnects {io['reconnects']}"]
+    if io["device"] == "vbd":
+        parts += [f"requests {opt(io['blk_requests'])}", f"in flight {io['in_flight']}"]
+    else:
+        parts += [f"frames tx {opt(io['net_tx'])} rx {opt(io['net_rx'])}",
+                  f"peer sent {opt(io['peer_sent'])} answered {opt(io['peer_answered'])} lost {opt(io['peer_lost'])}"]
+    return ", ".join(parts)
+
+
 def appvm_summary(a) -> Summary:
     r = a.result
     st, status, iters, cks = result_cells(r)
-    facts = (("domain", opt(None if a.domid is None else f"d{a.domid}")), ("slot", str(a.slot)),
+    facts = [("domain", opt(None if a.domid is None else f"d{a.domid}")), ("slot", str(a.slot)),
              ("state", a.state), ("workload", f"{a.workload} ({a.iterations} iterations, seed {a.seed})"),
              ("progress", f"{a.progress} / {a.iterations}"),
              ("result", f"{st}, {status}, {iters} iterations, checksum {cks}"),
-             ("console lines", str(len(a.console))))
-    return Summary(f"AppVM {a.index}", facts)
+             ("console lines", str(len(a.console)))]
+    io = a.io
+    if io is not None:
+        facts.append(("I/O", io_text(io)))
+    return Summary(f"AppVM {a.index}", tuple(facts))
+
+
+# ---- split I/O (issue 4) ----
+
+def queue_rows(dev) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(opt(x) for x in r) for r in dev.queues.iter_rows())
+
+
+QUEUE_COLUMNS = ("queue", "size", "ready", "avail_idx", "last_avail", "used_idx", "pending", "completed", "bytes")
+
+
+def virtio_summary(dev) -> Summary:
+    st = dev.state
+    facts = (("slot", f"{st['slot']} at {hex32(st['base'])}, irq {st['irq']}"), ("status", dev.status),
+             ("error", opt(st["error"])), ("last error", opt(st["last_error"])),
+             ("resets", str(st["resets"])), ("chains dropped by resets", str(st["dropped"])),
+             ("counters", ", ".join(f"{k} {v}" for k, v in st["counters"].items())))
+    return Summary(f"virtio-{dev.name}", facts, (Table("virtqueues", QUEUE_COLUMNS, queue_rows(dev)),))
+
+
+BACKEND_COLUMNS = ("backend", "AppVM", "frontend", "state", "ring", "requests / tx", "rx", "region / MAC")
+
+
+def backend_row(b) -> tuple[str, ...]:
+    return (f"{b.kind}{b.index}", opt(b.appvm), f"d{b.frontend_domid}", b.state, "mapped" if b.ring_mapped else "-",
+            str(b.requests), str(b.received) if b.kind == "vif" else "-", b.where)
+
+
+def dvm_summary(dvm) -> Summary:
+    d = dvm.domain
+    stats = dvm.stats
+    facts = (("domain", "not created" if d is None else f"d{d.domid} ({d.state}, hart {d.vcpu.hart})"),
+             ("heartbeat (mtime)", str(dvm.heartbeat)),
+             ("counters", ", ".join(f"{k} {v}" for k, v in stats.items())),
+             ("connected frontends",
+              ", ".join(f"{k} AppVM {opt(a)} (d{dom})" for k, a, dom in dvm.frontends) or "none"),
+             ("devices", ", ".join(f"{n}: {dev.status}" + (f" ({dev.error})" if dev.error else "")
+                                   for n, dev in dvm.devices.items())))
+    backends = Table("backends", BACKEND_COLUMNS, tuple(backend_row(b) for b in dvm.backends))
+    pend = Table("requests in flight", ("kind", "slot", "AppVM", "op", "sector", "sectors", "id"),
+                 tuple((p["kind"], str(p["slot"]), opt(p["appvm"]), p["op"], opt(p["sector"]), opt(p["sectors"]),
+                        str(p["id"])) for p in dvm.pending))
+    queues = tuple(Table(f"virtio-{n} virtqueues", QUEUE_COLUMNS, queue_rows(dev)) for n, dev in dvm.devices.items())
+    return Summary("Driver VM", facts, (backends, pend) + queues)
+
+
+def latency_text(lat: dict) -> str:
+    if lat["p50"] is None:
+        return "-"
+    return f"p50 {lat['p50']:.1f} us, p90 {lat['p90']:.1f} us, p99 {lat['p99']:.1f} us, max {lat['max']:.1f} us"
+
+
+def peer_facts(r) -> list[tuple[str, str]]:
+    return [("streams", ", ".join(f"AppVM {a}" for a in r.appvms) or "none"),
+            ("requests", f"sent {r.sent} of {r.count * len(r.appvms)}, answered {r.answered} ({r.ok} ok), "
+                         f"lost {r.lost}, waiting {r.waiting}"),
+            ("anomalies", f"duplicates {r.duplicates}, bad payloads {r.bad}, out of order {r.out_of_order}, "
+                          f"dropped on the wire {r.wire_drops}"),
+            ("latency", latency_text(r.latency_us))]
+
+
+def peer_summary(peer) -> Summary:
+    r = peer.report()
+    cfg = peer.config
+    facts = peer_facts(r) + [("interval", cycles_text(cfg.get("interval_cycles", 0))),
+                             ("payload", f"{cfg.get('payload_len', 0)} bytes, seed {cfg.get('seed', 0)}")]
+    return Summary("Network peer", tuple(facts))
+
+
+IO_COLUMNS = ("appvm", "workload", "completed", "device", "frontend", "backend", "reconnects", "blk requests",
+              "in flight", "net tx", "net rx", "peer sent", "answered", "lost")
+
+
+def io_row(a) -> tuple[str, ...] | None:
+    io = a.io
+    if io is None:
+        return None
+    return (str(a.index), a.workload, str(io["completed"]), io["device"],
+            "connected" if io["connected"] else "not connected",
+            opt(io["backend"]), str(io["reconnects"]), opt(io["blk_requests"]), str(io["in_flight"]),
+            opt(io["net_tx"]), opt(io["net_rx"]), opt(io["peer_sent"]), opt(io["peer_answered"]),
+            opt(io["peer_lost"]))
 
 
 APPVM_COLUMNS = ("appvm", "dom", "workload", "state", "progress", "result", "iterations", "checksum")
@@ -139,6 +239,10 @@ def system_summary(system) -> Summary:
     facts = [("harts", str(c.harts)), ("AppVMs", ", ".join(c.appvms)),
              ("iterations", ", ".join(map(str, c.iterations))), ("seed", str(c.seed)),
              ("recovery", c.recovery)]
+    if c.dvm:
+        facts.append(("I/O", f"driver VM, disk {c.disk_size >> 10} KiB ({c.disk_region >> 10} KiB per AppVM)"
+                             + (f", peer: {c.net_count} requests per net AppVM every {c.peer_interval:,} cycles, "
+                                f"{c.peer_payload} bytes" if c.net_appvms else "")))
     if system.machine is None:
         return Summary("System (not booted)", tuple(facts))
     m = system.machine
@@ -147,6 +251,18 @@ def system_summary(system) -> Summary:
     panic = system.hv.panic
     if panic is not None:
         facts.append(("hypervisor panic", str(panic)))
+    dvm = system.dvm
+    if dvm is not None:
+        d = dvm.domain
+        facts.append(("driver VM", "not created" if d is None else
+                      f"d{d.domid} ({d.state}), {len(dvm.frontends)} frontend(s) connected, "
+                      + ", ".join(f"{k} {v}" for k, v in dvm.stats.items() if k in ("blk_reqs", "net_tx", "net_rx"))))
+    if c.net_appvms:
+        facts += [(f"peer {k}", v) for k, v in peer_facts(system.peer.report())]
     apps = Table("AppVMs", APPVM_COLUMNS, tuple(appvm_row(a) for a in system.appvms))
-    doms = Table("domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in system.hv.domains))
-    return Summary("System", tuple(facts), (apps, doms))
+    tables = [apps]
+    rows = tuple(r for r in (io_row(a) for a in system.appvms) if r is not None)
+    if rows:
+        tables.append(Table("I/O per AppVM", IO_COLUMNS, rows))
+    tables.append(Table("domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in system.hv.domains)))
+    return Summary("System", tuple(facts), tuple(tables))

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from workbench import hw
 from workbench.hw import Machine, StopInfo
 from workbench.stack import build
 
@@ -30,8 +31,16 @@ MAX_HARTS = 8
 MAX_APPVMS = build.P["MAX_SLOTS"] - build.P["SLOT_APPVM0"]
 RECOVERY_IMPLEMENTED = ("halt",)
 RECOVERY_PLANNED = ("reboot", "rehype", "dvm_reboot", "privvm_reboot")   # DESIGN section 6
-# Iterations per workload for the default system (about 0.2 simulated seconds on 2 harts).
-DEFAULT_ITERATIONS = {"hcall": 400, "compute": 4000, "pmp": 20, "badcall": 1}
+# Iterations per workload (the default system runs about 0.3 simulated seconds on 2 harts).
+DEFAULT_ITERATIONS = {"hcall": 400, "compute": 4000, "pmp": 20, "badcall": 1, "devpmp": 1, "blk": 128, "net": 250}
+DEFAULT_APPVMS = tuple(a[0] for a in build.DEFAULT_APPVMS)     # the papers' 3AppVM system: blk, net, hcall
+DEFAULT_PEER_INTERVAL = 100_000    # cycles between two requests to a `net` AppVM (1 ms)
+DEFAULT_PEER_PAYLOAD = 64          # bytes of request data
+MIN_PEER_INTERVAL, MAX_PEER_INTERVAL = 1_000, 1_000_000_000
+PEER_MAX_PAYLOAD = hw.PEER_MAX_PAYLOAD   # an Ethernet frame less the Ethernet and protocol headers
+MAX_PEER_REQUESTS = 1 << 24        # the peer's record table
+BLOCK = build.BLK_BLOCK            # disk regions are whole 4 KiB blocks
+MAX_DISK = 1 << 30                 # the machine's disk is at most 1 GiB
 FALLBACK_ITERATIONS = 100
 SLICE_CYCLES = 100_000             # boot polls the result records this often
 RUN_SLICE_CYCLES = 2_000_000       # progress granularity of run()
@@ -57,15 +66,28 @@ class SystemConfig:
 
     Each AppVM's seed is derived from `seed` and its index (`appvm_seeds`), so one number reproduces
     the whole system. `recovery` names a mechanism of DESIGN section 6; only "halt" exists so far.
+
+    I/O (issue 4): `dvm` runs the driver VM (None: exactly when some AppVM runs `blk` or `net`, which
+    need it); AppVM i owns bytes [i * disk_region, (i + 1) * disk_region) of a disk of `disk_size`
+    bytes (None: one region per AppVM).  The network peer sends every `net` AppVM as many requests as
+    its iterations (so all `net` AppVMs have the same number), one every `peer_interval` cycles, each
+    with `peer_payload` bytes drawn from `seed`, starting at steady state.  `dvm_restart` is the
+    stack's test hook: the DVM resets its devices and restarts its backends once, after answering
+    that many block requests (0 = never).
     """
     harts: int = 2
-    appvms: tuple[str, ...] = ("hcall", "compute", "hcall")
+    appvms: tuple[str, ...] = DEFAULT_APPVMS
     iterations: tuple[int, ...] | int | None = None
     seed: int = 1
     quantum: int = 1000
     ram_size: int = 64 << 20
     recovery: str = "halt"
-    # Later (issue 4): dvm: bool, devices; the driver VM then appears as system.dvm.
+    dvm: bool | None = None
+    disk_region: int = build.DEFAULT_DISK_REGION
+    disk_size: int | None = None
+    peer_interval: int = DEFAULT_PEER_INTERVAL
+    peer_payload: int = DEFAULT_PEER_PAYLOAD
+    dvm_restart: int = 0
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -103,6 +125,45 @@ class SystemConfig:
                                       f"implemented: {_choices(RECOVERY_IMPLEMENTED)}")
         if self.recovery not in RECOVERY_IMPLEMENTED:
             bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED) + " (only 'halt' implemented)")
+        self._check_io(bad)
+
+    def _check_io(self, bad):
+        io = [a for a in self.appvms if a in build.IO_WORKLOADS]
+        if self.dvm is None:
+            object.__setattr__(self, "dvm", bool(io))
+        elif not isinstance(self.dvm, bool):
+            bad("dvm", "True, False, or None (automatic: on when some AppVM runs 'blk' or 'net')")
+        elif not self.dvm and io:
+            bad("dvm", f"True or None: AppVM workloads {_choices(sorted(set(io)))} need the driver VM")
+        n = len(self.appvms)
+        if not _is_int(self.disk_region) or self.disk_region < BLOCK or self.disk_region % BLOCK \
+                or n * self.disk_region > MAX_DISK:
+            bad("disk_region", f"a multiple of {BLOCK} bytes, at least {BLOCK}, with {n} regions (one per "
+                               f"AppVM) in at most {MAX_DISK >> 20} MiB")
+        if self.disk_size is None:
+            object.__setattr__(self, "disk_size", n * self.disk_region)
+        blk = [i for i, a in enumerate(self.appvms) if a == "blk"]
+        need = (max(blk) + 1) * self.disk_region if blk else BLOCK
+        if not _is_int(self.disk_size) or self.disk_size % BLOCK or not need <= self.disk_size <= MAX_DISK:
+            bad("disk_size", f"None (one disk_region per AppVM) or a multiple of {BLOCK} bytes from {need} "
+                             f"(every 'blk' AppVM's region) to {MAX_DISK >> 20} MiB")
+        for i in blk:
+            if self.iterations[i] > self.disk_region // BLOCK:
+                raise ValueError(f"SystemConfig.iterations[{i}]={self.iterations[i]} is invalid for a 'blk' "
+                                 f"AppVM: allowed 1..{self.disk_region // BLOCK} (4 KiB blocks in disk_region="
+                                 f"{self.disk_region})")
+        counts = {self.iterations[i] for i in self.net_appvms}
+        if len(counts) > 1:
+            bad("iterations", "the same number for every 'net' AppVM (the network peer sends each of them "
+                              f"that many requests); got {sorted(counts)}")
+        if len(self.net_appvms) * max(counts, default=0) > MAX_PEER_REQUESTS:
+            bad("iterations", f"at most {MAX_PEER_REQUESTS} requests in all for the 'net' AppVMs")
+        if not _is_int(self.peer_interval) or not MIN_PEER_INTERVAL <= self.peer_interval <= MAX_PEER_INTERVAL:
+            bad("peer_interval", f"{MIN_PEER_INTERVAL}..{MAX_PEER_INTERVAL} cycles")
+        if not _is_int(self.peer_payload) or not 0 <= self.peer_payload <= PEER_MAX_PAYLOAD:
+            bad("peer_payload", f"0..{PEER_MAX_PAYLOAD} bytes")
+        if not _is_int(self.dvm_restart) or not 0 <= self.dvm_restart < 1 << 32 or (self.dvm_restart and not self.dvm):
+            bad("dvm_restart", "0 (never), or 1..2**32-1 block requests with the driver VM on")
 
     @property
     def appvm_seeds(self) -> tuple[int, ...]:
@@ -114,6 +175,25 @@ class SystemConfig:
     def appvm_table(self) -> list[tuple[str, int, int]]:
         """(workload, iterations, seed) per AppVM, as the boot-info block takes them."""
         return list(zip(self.appvms, self.iterations, self.appvm_seeds))
+
+    @property
+    def net_appvms(self) -> tuple[int, ...]:
+        """Indices of the AppVMs running `net` (the network peer's streams)."""
+        return tuple(i for i, a in enumerate(self.appvms) if a == "net")
+
+    @property
+    def net_count(self) -> int:
+        """Requests the peer sends each `net` AppVM (their iterations; 0 without one)."""
+        return self.iterations[self.net_appvms[0]] if self.net_appvms else 0
+
+    @property
+    def peer_seed(self) -> int:
+        """Seed of the network peer's request data: the system seed."""
+        return self.seed
+
+    def disk_region_of(self, i: int) -> tuple[int, int]:
+        """(offset, size) in bytes of AppVM i's disk region."""
+        return i * self.disk_region, self.disk_region
 
 
 def _is_int(v) -> bool:
@@ -157,7 +237,7 @@ def stack_images(cache: str | os.PathLike | None = None) -> dict[str, Path]:
                     raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    names = ["hv", "privvm"] + [f"appvm_s{s}" for s in range(build.P["SLOT_APPVM0"], build.P["MAX_SLOTS"])]
+    names = ["hv", "privvm", "dvm"] + [f"appvm_s{s}" for s in range(build.P["SLOT_APPVM0"], build.P["MAX_SLOTS"])]
     images = {n: final / f"{n}.elf" for n in names}
     images["appvm"] = images[f"appvm_s{build.P['SLOT_APPVM0']}"]
     return images
@@ -209,10 +289,16 @@ class QemuRun:
     returncode: int | None
     timed_out: bool
     results: dict[int, dict] = field(default_factory=dict)   # build.parse_results of the console
+    disk: bytes = b""                   # the disk image after the run (configurations with a driver VM)
+    peer: tuple[dict, ...] = ()         # netpeer.Peer.stats(): one row per request (with `net` AppVMs)
 
 
 def _record_text(r: WorkloadResult) -> str:
     return f"{r.status} {r.iterations} 0x{r.checksum:08x}" if r.state == "done" else f"- ({r.state})"
+
+
+def opt_dom(domid: int | None) -> str:
+    return "-" if domid is None else f"d{domid}"
 
 
 class BootError(RuntimeError):
@@ -243,24 +329,31 @@ class System:
 
     @cached_property
     def types(self):
-        """DwarfTypes per image: "hv", "privvm", "appvm0".. (one per configured AppVM)."""
+        """DwarfTypes per image: "hv", "privvm", "dvm" (with a driver VM), "appvm0".. (one per
+        configured AppVM)."""
         from workbench.dwarf import DwarfTypes
         out = {"hv": DwarfTypes.of(self.images["hv"]), "privvm": DwarfTypes.of(self.images["privvm"])}
+        if self.config.dvm:
+            out["dvm"] = DwarfTypes.of(self.images["dvm"])
         for i in range(len(self.config.appvms)):
             out[f"appvm{i}"] = DwarfTypes.of(self.appvm_image(i))
         return out
 
+    def modules(self) -> list[tuple[int, int, int, Path]]:
+        """The boot modules: (kind, slot, address, file); the DVM's last, when configured."""
+        return build.module_table(self.images, len(self.config.appvms), dvm=self.config.dvm)
+
     def boot_info(self) -> bytes:
-        mods = build.module_table(self.images, len(self.config.appvms))
-        return build.pack_boot_info(nharts=self.config.harts, appvms=self.config.appvm_table,
-                                    ram_size=self.config.ram_size,
-                                    modules=[(k, s, a, p.stat().st_size) for k, s, a, p in mods])
+        c = self.config
+        return build.pack_boot_info(nharts=c.harts, appvms=c.appvm_table, ram_size=c.ram_size,
+                                    modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
+                                    disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart)
 
     def _new_machine(self) -> Machine:
         c = self.config
-        m = Machine(harts=c.harts, ram_size=c.ram_size, quantum=c.quantum)
+        m = Machine(harts=c.harts, ram_size=c.ram_size, quantum=c.quantum, disk_size=c.disk_size)
         m.load_elf(self.images["hv"])
-        for _, _, addr, path in build.module_table(self.images, len(c.appvms)):
+        for _, _, addr, path in self.modules():
             m.write(addr, path.read_bytes())
         m.write(build.P["BOOTINFO_ADDR"], self.boot_info())
         m.reset(boot_arg=build.P["BOOTINFO_ADDR"])
@@ -299,11 +392,22 @@ class System:
                 break
             if stop.reason != "cycle_limit" or m.cycle >= max_cycles:
                 self._boot_failed(stop, max_cycles)
+        self._start_peer()
         self.steady_snapshot = m.snapshot()
         self.boot_summary = RunSummary("steady", 0, m.cycle, m.cycle, m.instructions, time.perf_counter() - t0)
         if stop.reason in ("poweroff", "fail", "reset"):     # short workloads can end in the same slice
             self._end = self._steady_end = RunSummary(stop.reason, stop.code, m.cycle, 0, m.instructions, 0.0)
         return self.boot_summary
+
+    def _start_peer(self) -> None:
+        """At steady state every `net` AppVM's frontend is connected (it marks its record RUNG only
+        then), so the peer's stream starts now and no request finds nobody to answer it.  Before,
+        the AppVMs' hello frames went to a peer that was not listening."""
+        c = self.config
+        if c.net_appvms:
+            self.machine.configure_peer(list(c.net_appvms), count=c.net_count, interval_cycles=c.peer_interval,
+                                        payload_len=c.peer_payload, start_cycle=self.machine.cycle,
+                                        seed=c.peer_seed)
 
     def _boot_failed(self, stop: StopInfo, max_cycles: int):
         m = self.machine
@@ -416,6 +520,44 @@ class System:
         return tuple(AppVM(self, i) for i in range(len(self.config.appvms)))
 
     @property
+    def dvm(self):
+        """The driver VM's live view (None when the configuration has no driver VM)."""
+        if not self.config.dvm:
+            return None
+        from workbench.components import DVM
+        return DVM(self)
+
+    @property
+    def peer(self):
+        """The network peer on the NIC's wire (streams to the `net` AppVMs, started at steady state)."""
+        from workbench.components import NetworkPeer
+        return NetworkPeer(self)
+
+    @property
+    def devices(self) -> dict:
+        """The machine's virtio devices, {"blk": VirtioDevice, "net": VirtioDevice} (live)."""
+        from workbench.components import VirtioDevice
+        return {name: VirtioDevice(self, name) for name in ("blk", "net")}
+
+    def io_table(self):
+        """Per-AppVM I/O counters (polars), one row per AppVM doing I/O: requests its workload
+        completed, its frontend (connected, reconnects, block requests in flight), its backend in the
+        DVM (state; block requests or frames sent/received since the current connection), and the
+        peer's view (requests sent, answered, lost).  See `AppVM.io`."""
+        import polars as pl
+        rows = []
+        for a in self.appvms:
+            io = a.io
+            if io is not None:
+                rows.append({"appvm": a.index, "workload": a.workload, "domain": opt_dom(a.domid), **io})
+        return pl.DataFrame(rows, schema={
+            "appvm": pl.Int64, "workload": pl.Utf8, "domain": pl.Utf8, "device": pl.Utf8, "completed": pl.Int64,
+            "connected": pl.Boolean,
+            "reconnects": pl.Int64, "in_flight": pl.Int64, "backend": pl.Utf8, "blk_requests": pl.Int64,
+            "net_tx": pl.Int64, "net_rx": pl.Int64, "peer_sent": pl.Int64, "peer_answered": pl.Int64,
+            "peer_lost": pl.Int64})
+
+    @property
     def console(self) -> str:
         return self._require_machine().console
 
@@ -432,14 +574,20 @@ class System:
         return out
 
     def domain_table(self):
-        """One row per domain of the configuration (PrivVM, then the AppVMs): state, hart, progress
-        and result record, as a polars DataFrame."""
+        """One row per domain of the configuration (PrivVM, the DVM if any, then the AppVMs): state,
+        hart, progress and result record, as a polars DataFrame."""
         import polars as pl
         rows = []
         p = self.privvm.domain
         rows.append({"domain": f"d{p.domid}" if p else "-", "role": "PrivVM", "workload": "toolstack",
                      "hart": p.vcpu.hart if p else None, "state": p.state if p else "not created",
                      "progress": None, "iterations": None, "result": None, "checksum": None})
+        dvm = self.dvm
+        if dvm is not None:
+            d = dvm.domain
+            rows.append({"domain": opt_dom(d.domid if d else None), "role": "DVM", "workload": "I/O",
+                         "hart": d.vcpu.hart if d else None, "state": dvm.state, "progress": None,
+                         "iterations": None, "result": None, "checksum": None})
         for a in self.appvms:
             d, r = a.domain, a.result
             rows.append({"domain": f"d{d.domid}" if d else "-", "role": f"AppVM {a.index}", "workload": a.workload,
@@ -463,23 +611,54 @@ class System:
 
     # -- the QEMU cross-check --
 
-    def qemu_command(self, workdir: str | os.PathLike) -> list[str]:
-        """The qemu-system-riscv32 command line for this configuration (boot-info written to `workdir`)."""
-        c = self.config
-        return build.qemu_setup(self.images, workdir, harts=c.harts, appvms=c.appvm_table, ram_mb=c.ram_size >> 20)
+    def qemu_command(self, workdir: str | os.PathLike, netdev: str | None = None) -> list[str]:
+        """The qemu-system-riscv32 command line for this configuration (boot-info written to `workdir`).
 
-    def run_qemu(self, timeout: float = 60.0, workdir: str | os.PathLike | None = None) -> QemuRun:
-        """Boot the same images under QEMU until it powers off (or `timeout` seconds)."""
+        With a driver VM, a zeroed raw disk image of `disk_size` bytes (`workdir`/disk.img) backs
+        QEMU's virtio-blk; with `net` AppVMs, `netdev` is the `-netdev` of a peer (run_qemu starts a
+        `workbench.stack.netpeer.Peer`; without one, a UDP socket on 127.0.0.1:5555/5556 is named)."""
+        c = self.config
+        disk = None
+        if c.dvm:
+            disk = Path(workdir) / "disk.img"
+            with open(disk, "wb") as f:
+                f.truncate(c.disk_size)
+            if c.net_appvms and netdev is None:
+                netdev = "socket,id=n0,udp=127.0.0.1:5555,localaddr=127.0.0.1:5556"
+        return build.qemu_setup(self.images, workdir, harts=c.harts, appvms=c.appvm_table, ram_mb=c.ram_size >> 20,
+                                dvm=c.dvm, disk=disk, netdev=netdev if c.net_appvms else None,
+                                disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart)
+
+    def run_qemu(self, timeout: float = 60.0, workdir: str | os.PathLike | None = None,
+                 peer_interval_s: float = 0.005) -> QemuRun:
+        """Boot the same images under QEMU until it powers off (or `timeout` seconds).  With `net`
+        AppVMs a Python peer (workbench/stack/netpeer.py) answers their hellos on loopback with the
+        same requests as the machine's peer (seed, payload), one every `peer_interval_s` wall seconds
+        (QEMU's time is wall-clock time, so it gets slack)."""
         if shutil.which("qemu-system-riscv32") is None:
             raise FileNotFoundError("qemu-system-riscv32 is not on PATH (Debian package qemu-system-misc)")
+        c = self.config
+        peer = None
+        if c.net_appvms:
+            from workbench.stack.netpeer import Peer
+            peer = Peer(interval=peer_interval_s, timeout=timeout, seed=c.peer_seed, payload_len=c.peer_payload)
         with tempfile.TemporaryDirectory(prefix="mrwb-qemu-") as tmp:
-            cmd = self.qemu_command(workdir or tmp)
+            work = Path(workdir or tmp)
+            cmd = self.qemu_command(work, netdev=peer.netdev() if peer else None)
+            if peer:
+                peer.start()
             try:
                 p = subprocess.run(cmd, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
                 out, rc, timed_out = p.stdout.decode(errors="replace"), p.returncode, False
             except subprocess.TimeoutExpired as e:
                 out, rc, timed_out = (e.stdout or b"").decode(errors="replace"), None, True
-        return QemuRun(cmd, out, rc, timed_out, build.parse_results(out))
+            finally:
+                if peer:
+                    peer.stop()
+                    peer.join()
+            disk = (work / "disk.img").read_bytes() if c.dvm else b""
+        return QemuRun(cmd, out, rc, timed_out, build.parse_results(out), disk,
+                       tuple(peer.stats()) if peer else ())
 
     # -- display --
 
