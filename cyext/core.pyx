@@ -56,7 +56,7 @@ VIRTIO_ERRORS = {0: None, VERR_RING: "ring", VERR_INDEX: "index", VERR_DESC_ADDR
 BLK_COUNTERS = ("reads", "writes", "flushes", "get_ids", "sectors_read", "sectors_written", "ioerr", "unsupp")
 NET_COUNTERS = ("tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "rx_small", "tx_oversize")
 PEER_COUNTERS = ("sent", "replies", "ok", "bad", "duplicates", "out_of_order", "lost", "foreign", "malformed",
-                 "bad_src", "evq_full")
+                 "bad_src", "evq_full", "hellos")
 PEER_RECORD_DTYPE = np.dtype([("sent_cycle", "<u8"), ("reply_cycle", "<u8"), ("replies", "<u4"), ("flags", "<u4")])
 DISK_BLOCK = 1 << DISK_BLOCK_SHIFT
 

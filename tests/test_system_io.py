@@ -188,6 +188,8 @@ def test_peer_starts_at_steady_state_and_sees_no_loss(together):
         (cfg.net_count, cfg.net_count, cfg.net_count, 0, 0, 0, 0, 0)
     lat = r.latency_us
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
+    counters = s.machine.peer_summary()
+    assert counters["malformed"] == 0 and counters["hellos"] >= 1     # the AppVM's MRHI frames are hellos
     io = s.appvms[1].io
     assert (io["peer_sent"], io["peer_answered"], io["peer_lost"]) == (cfg.net_count, cfg.net_count, 0)
 

@@ -433,8 +433,14 @@ class Machine:
 
     def peer_summary(self) -> dict:
         """The peer's counters: sent, replies, ok, bad, duplicates, out_of_order, lost (requests dropped
-        before a receive buffer took them), foreign, malformed, bad_src, evq_full, waiting, next_seq."""
+        before a receive buffer took them), foreign, malformed, bad_src, evq_full, hellos (an AppVM's
+        "MRHI" announcement), waiting, next_seq."""
         return self._core.peer_counters()
+
+    @property
+    def devices(self) -> dict:
+        """The virtio devices' state, as `virtio_state()` (the name component views use)."""
+        return self.virtio_state()
 
     def virtio_state(self) -> dict:
         """{"blk": {...}, "net": {...}, "events": n}: status, features, error, counters and per queue

@@ -30,6 +30,8 @@ cdef enum:
     PEER_MALFORMED = 8      # our ethertype, but bad magic, unknown AppVM or a seq never sent
     PEER_BAD_SRC = 9        # reply whose source MAC is not its AppVM's
     PEER_EVQ_FULL = 10      # frames lost because the event queue was full
+    PEER_HELLOS = 11        # "MRHI" frames: a net AppVM announcing itself (include/netproto.h)
+    PEER_HELLO_MAGIC = 0x4948524D
 
 cdef inline uint64_t splitmix64(uint64_t* x) noexcept nogil:
     cdef uint64_t z
@@ -160,6 +162,9 @@ cdef void peer_take_frame(Mach* m, const uint8_t* f, uint32_t n, uint64_t now) n
         p.ctr[PEER_MALFORMED] += 1
         return
     memcpy(w, f + 14, 16)
+    if w[0] == PEER_HELLO_MAGIC:
+        p.ctr[PEER_HELLOS] += 1
+        return
     for slot in range(p.cfg.nslots):
         if p.cfg.appvm[slot] == w[1]:
             break
