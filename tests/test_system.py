@@ -415,3 +415,19 @@ def test_bench_boot_reports_figures(capsys):
     assert r["steady_cycles"] > 0 and r["cycles"] > r["steady_cycles"] and r["ratio"] > 0
     assert "simulated-to-wall ratio" in capsys.readouterr().out
 
+
+
+def test_watchdog_catches_a_hypervisor_hung_with_interrupts_off():
+    """A hart stuck in the hypervisor (machine mode, interrupts disabled) stops reloading its watchdog:
+    the NMI enters the panic path about one watchdog period (50 ms) later, and the panic names it."""
+    s = System(SystemConfig(harts=2, appvms=("hcall", "compute", "hcall")))
+    s.boot()
+    m = s.machine
+    start = m.cycle
+    # `j .` over the first instruction of the scheduling hypercall, which hcall calls constantly
+    m.write(s.types["hv"].address("do_sched_op"), (0x0000006F).to_bytes(4, "little"))
+    r = s.run("done")
+    assert (r.reason, r.code) == ("fail", 1)                  # panic_action: syscon fail code 1
+    panic = str(s.hv.panic)
+    assert "nmi_trap" in panic and "watchdog NMI" in panic
+    assert 5_000_000 <= m.cycle - start <= 5_000_000 + 2_000_000   # one 50 ms period, plus < one tick
