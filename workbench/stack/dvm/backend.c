@@ -41,6 +41,23 @@ static void set_state(struct backend *b, u32 s)
     xb_set_state(b->dir, s);
 }
 
+/* Start serving frontend domain `fe`, found under the backend directory `path`: find where its
+ * frontend lives and watch its state.  -1 (and the slot stays free) when that is not published yet. */
+int backend_adopt(struct backend *b, const char *path, u32 fe)
+{
+    b->used = 1;
+    b->fe_domid = fe;
+    snprintf(b->dir, sizeof(b->dir), "%s/%u", path, fe);
+    if (xb_read_str(b->dir, "frontend", b->fe_dir, sizeof(b->fe_dir)) < 0) {
+        b->used = 0;
+        return -1;
+    }
+    char w[STORE_MAX_PATH];
+    snprintf(w, sizeof(w), "%s/state", b->fe_dir);
+    store_watch(w, "be", dvm_store_changed);
+    return 0;
+}
+
 /* Forget the connection as a restarted driver VM would: the next backend_update republishes
  * InitWait, which tells the frontend to connect again. */
 void backend_restart(struct backend *b, void (*reset)(struct backend *))

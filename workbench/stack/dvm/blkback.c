@@ -56,18 +56,8 @@ void blkback_scan(void)
         if (i == MAX_FRONTENDS) {                   /* first time we hear of this frontend */
             if (free == MAX_FRONTENDS)
                 continue;
-            struct backend *b = &vbds[free].b;
             memset(&vbds[free], 0, sizeof(vbds[free]));
-            b->used = 1;
-            b->fe_domid = fe;
-            snprintf(b->dir, sizeof(b->dir), "%s/%u", path, fe);
-            if (xb_read_str(b->dir, "frontend", b->fe_dir, sizeof(b->fe_dir)) < 0) {
-                b->used = 0;
-                continue;
-            }
-            char w[STORE_MAX_PATH];
-            snprintf(w, sizeof(w), "%s/state", b->fe_dir);
-            store_watch(w, "be", dvm_store_changed);
+            backend_adopt(&vbds[free].b, path, fe);
         }
     }
     for (u32 i = 0; i < MAX_FRONTENDS; i++)

@@ -46,6 +46,7 @@ struct backend {
 int backend_connect(struct backend *b);       /* Initialised frontend: map its ring, bind its port */
 void backend_disconnect(struct backend *b);
 void backend_update(struct backend *b, int (*publish)(struct backend *), void (*reset)(struct backend *));
+int backend_adopt(struct backend *b, const char *path, u32 fe);
 
 void backend_restart(struct backend *b, void (*reset)(struct backend *));
 

@@ -66,18 +66,8 @@ void netback_scan(void)
         }
         if (i < MAX_FRONTENDS || free == MAX_FRONTENDS)
             continue;
-        struct backend *b = &vifs[free].b;
         memset(&vifs[free], 0, sizeof(vifs[free]));
-        b->used = 1;
-        b->fe_domid = fe;
-        snprintf(b->dir, sizeof(b->dir), "%s/%u", path, fe);
-        if (xb_read_str(b->dir, "frontend", b->fe_dir, sizeof(b->fe_dir)) < 0) {
-            b->used = 0;
-            continue;
-        }
-        char w[STORE_MAX_PATH];
-        snprintf(w, sizeof(w), "%s/state", b->fe_dir);
-        store_watch(w, "be", dvm_store_changed);
+        backend_adopt(&vifs[free].b, path, fe);
     }
     for (u32 i = 0; i < MAX_FRONTENDS; i++)
         if (vifs[i].b.used)
