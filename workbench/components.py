@@ -518,17 +518,9 @@ class PrivVM(_Component):
         return formatting.privvm_summary(self)
 
 
-class AppVM(_Component):
-    """AppVM `index` of the configuration: slot 2 + index, its domain, progress and result record."""
-
-    def __init__(self, system, index: int):
-        super().__init__(system)
-        self.index = index
-        self.slot = build.appvm_slot(index)
-        self.workload = system.config.appvms[index]
-        self.iterations = system.config.iterations[index]
-        self.seed = system.config.appvm_seeds[index]
-        self.types = system.types[f"appvm{index}"]
+class _SlotGuest(_Component):
+    """A guest known by the RAM slot it lives in; its domain is whatever the hypervisor has there."""
+    slot: int
 
     @property
     def domain(self) -> Domain | None:
@@ -544,6 +536,19 @@ class AppVM(_Component):
         """The domain's state (paused, running, shutdown, crashed), or "not created"."""
         d = self.domain
         return d.state if d else "not created"
+
+
+class AppVM(_SlotGuest):
+    """AppVM `index` of the configuration: slot 2 + index, its domain, progress and result record."""
+
+    def __init__(self, system, index: int):
+        super().__init__(system)
+        self.index = index
+        self.slot = build.appvm_slot(index)
+        self.workload = system.config.appvms[index]
+        self.iterations = system.config.iterations[index]
+        self.seed = system.config.appvm_seeds[index]
+        self.types = system.types[f"appvm{index}"]
 
     @property
     def progress(self) -> int:
@@ -708,27 +713,15 @@ class Backend:
         return self.state == "Connected" and self.ring_mapped
 
 
-class DVM(_Component):
+class DVM(_SlotGuest):
     """The driver VM, live: its domain, counters (`dvm_stats`), backends (`vbds[]`, `vifs[]`), the
     frontends connected to them, the devices it drives, and the requests in flight on them."""
+
+    slot = P["SLOT_DVM"]
 
     def __init__(self, system):
         super().__init__(system)
         self.types = system.types["dvm"]
-
-    @property
-    def domain(self) -> Domain | None:
-        return self._system.hv.domain_in_slot(P["SLOT_DVM"])
-
-    @property
-    def domid(self) -> int | None:
-        d = self.domain
-        return d.domid if d else None
-
-    @property
-    def state(self) -> str:
-        d = self.domain
-        return d.state if d else "not created"
 
     @property
     def stats(self) -> dict[str, int]:
