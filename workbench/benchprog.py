@@ -153,27 +153,14 @@ def expected_checksum(scale: int) -> int:
 
 
 def _segments(path: Path):
-    """(entry, [(addr, bytes)], symbols) of a little-endian ELF32 image."""
-    data = path.read_bytes()
-    if data[:4] != b"\x7fELF" or data[4] != 1:
-        raise ValueError(f"{path}: not an ELF32 image")
-    entry, phoff, shoff = struct.unpack_from("<III", data, 0x18)
-    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x2A)
-    segs = []
-    for i in range(phnum):
-        p_type, off, _va, pa, fsz, msz = struct.unpack_from("<6I", data, phoff + i * phentsize)
-        if p_type == 1 and msz:
-            segs.append((pa, data[off:off + fsz] + bytes(msz - fsz)))
-    syms = {}
-    secs = [struct.unpack_from("<10I", data, shoff + i * shentsize) for i in range(shnum)]
-    for s in secs:
-        if s[1] == 2:
-            stroff = secs[s[6]][4]
-            for j in range(s[5] // 16):
-                name, value = struct.unpack_from("<II", data, s[4] + 16 * j)
-                if name:
-                    syms[data[stroff + name:data.index(b"\0", stroff + name)].decode()] = value
-    return entry, segs, syms
+    """(entry, [(addr, bytes incl. zero fill)], symbols) of an RV32 ELF image."""
+    from elftools.elf.elffile import ELFFile
+    with open(path, "rb") as f:
+        elf = ELFFile(f)
+        segs = [(seg["p_paddr"], seg.data() + bytes(seg["p_memsz"] - seg["p_filesz"]))
+                for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD" and seg["p_memsz"]]
+        syms = {sym.name: sym["st_value"] for sym in elf.get_section_by_name(".symtab").iter_symbols() if sym.name}
+        return elf["e_entry"], segs, syms
 
 
 def _unicorn(path: Path, scale: int | None = None):
