@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 import shutil
-from html.parser import HTMLParser
 
 import pytest
+from html_text import VisibleText
 
 from workbench import formatting, formatting_html
 from workbench.stack import build
@@ -354,24 +354,6 @@ def test_running_the_c_dumps_leaves_the_system_as_it_was(booted):
 
 # ---- reprs ----
 
-class _Text(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.parts, self._hidden = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("pre", "style"):
-            self._hidden += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("pre", "style"):
-            self._hidden -= 1
-
-    def handle_data(self, data):
-        if not self._hidden and data.strip():
-            self.parts.append(data.strip())
-
-
 def test_text_and_html_reprs_show_the_same_facts(booted):
     s = booted["2h-3vm"]
     s.restore_steady()
@@ -380,7 +362,7 @@ def test_text_and_html_reprs_show_the_same_facts(booted):
     for obj in objects:
         summary = obj.summary()
         text, html = repr(obj), obj._repr_html_()
-        parser = _Text()
+        parser = VisibleText()
         parser.feed(html)
         shown_html = parser.parts
         facts = summary.strings()

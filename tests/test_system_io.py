@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 import shutil
-from html.parser import HTMLParser
 
 import pytest
+from html_text import VisibleText
 
 from workbench import formatting
 from workbench.stack import build
@@ -326,24 +326,6 @@ def test_dvm_devices_and_io_views(together):
     assert io[0]["completed"] == 4 * SMALL["blk"] and io[1]["completed"] == SMALL["net"]
 
 
-class _Text(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.parts, self._hidden = [], 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("pre", "style"):
-            self._hidden += 1
-
-    def handle_endtag(self, tag):
-        if tag in ("pre", "style"):
-            self._hidden -= 1
-
-    def handle_data(self, data):
-        if not self._hidden and data.strip():
-            self.parts.append(data.strip())
-
-
 def test_text_and_html_reprs_show_the_same_facts(together):
     s = together
     s.restore_steady()
@@ -352,7 +334,7 @@ def test_text_and_html_reprs_show_the_same_facts(together):
     for obj in objects:
         summary = obj.summary()
         text, html = repr(obj), obj._repr_html_()
-        parser = _Text()
+        parser = VisibleText()
         parser.feed(html)
         facts = summary.strings()
         assert facts, obj
