@@ -2,7 +2,7 @@
 and its instruction count is exactly linear in the scale (what the hook-free Unicorn timing relies on)."""
 import pytest
 
-from workbench import benchprog
+from workbench.bench import programs as benchprog
 
 
 def test_checksum_on_machine(machine_run):

@@ -12,7 +12,9 @@ import subprocess
 
 import pytest
 
-from workbench.stack import build as B
+from workbench.stack import abi
+from workbench.stack import build
+from workbench.system import qemu
 
 QEMU = shutil.which("qemu-system-riscv32")
 needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-system-riscv32 is not on PATH")
@@ -21,21 +23,21 @@ TIMEOUT = 20
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    return B.build_images(tmp_path_factory.mktemp("stack"), listings=False)
+    return build.build_images(tmp_path_factory.mktemp("stack"), listings=False)
 
 
 def run(images, tmp_path, harts, appvms, **bootinfo):
     """Boot one configuration; returns (console text, exit code, results by AppVM index)."""
     work = tmp_path / f"h{harts}-{len(appvms)}-{abs(hash(tuple(appvms))) % 10**6}"
     work.mkdir(exist_ok=True)
-    cmd = B.qemu_setup(images, work, harts=harts, appvms=appvms, **bootinfo)
+    cmd = qemu.qemu_setup(images, work, harts=harts, appvms=appvms, **bootinfo)
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace")
         pytest.fail(f"QEMU did not power off within {TIMEOUT} s; console:\n{out[-4000:]}")
     out = proc.stdout.decode(errors="replace")
-    return out, proc.returncode, B.parse_results(out)
+    return out, proc.returncode, abi.parse_results(out)
 
 
 def assert_all_ok(out, rc, results, appvms):
@@ -118,7 +120,7 @@ def test_pristine_copy_is_locked(images, tmp_path):
 def test_built_in_default_configuration(images, tmp_path):
     # No boot-info block: the hypervisor falls back to one `hcall` AppVM with modules at the
     # standard addresses.
-    mods = B.module_table(images, 1)
+    mods = abi.module_table(images, 1)
     cmd = [QEMU, "-machine", "virt", "-bios", "none", "-smp", "1", "-m", "64M", "-nographic", "-monitor", "none",
            "-serial", "stdio", "-kernel", str(images["hv"])]
     for _, _, addr, path in mods:
@@ -126,7 +128,7 @@ def test_built_in_default_configuration(images, tmp_path):
     proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     out = proc.stdout.decode(errors="replace")
     assert "boot info from built-in default" in out, out
-    assert B.parse_results(out)[0]["status"] == "ok"
+    assert abi.parse_results(out)[0]["status"] == "ok"
 
 
 @needs_qemu
@@ -135,12 +137,12 @@ def test_more_harts_than_configured_park(images, tmp_path):
     appvms = CONFIGS["3appvm"]
     work = tmp_path / "park"
     work.mkdir()
-    cmd = B.qemu_setup(images, work, harts=2, appvms=appvms)
+    cmd = qemu.qemu_setup(images, work, harts=2, appvms=appvms)
     cmd[cmd.index("-smp") + 1] = "4"
     proc = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     out = proc.stdout.decode(errors="replace")
     assert "2 hart(s) online" in out
-    assert_all_ok(out, proc.returncode, B.parse_results(out), appvms)
+    assert_all_ok(out, proc.returncode, abi.parse_results(out), appvms)
 
 
 def struct_sizes(elf):
@@ -156,7 +158,7 @@ def struct_sizes(elf):
 
 @needs_qemu
 def test_panic_path(images, tmp_path):
-    out, rc, _ = run(images, tmp_path, 2, [("hcall", 10, 1)], boot_flags=B.BOOT_TEST_PANIC)
+    out, rc, _ = run(images, tmp_path, 2, [("hcall", 10, 1)], boot_flags=abi.BOOT_TEST_PANIC)
     assert rc == 1, out                                      # syscon "fail", code 1
     assert "HV PANIC on hart 0 in ktrap: machine-mode exception" in out
     assert "mcause 00000005" in out and "mtval 00f00000" in out
@@ -167,15 +169,15 @@ def test_panic_path(images, tmp_path):
 def test_layouts_match_dwarf(images):
     # The images' own DWARF says how big the shared structures are: Python must agree.
     pytest.importorskip("elftools")
-    assert struct_sizes(images["hv"])["boot_info"] == len(B.pack_boot_info(nharts=1, appvms=[], modules=[]))
+    assert struct_sizes(images["hv"])["boot_info"] == len(abi.pack_boot_info(nharts=1, appvms=[], modules=[]))
     assert struct_sizes(images["appvm"])["wl_result"] == 20
 
 
 @needs_qemu
 def test_health_check_and_state_dumps(images, tmp_path):
     appvms = [("hcall", 20, 1), ("compute", 20, 2)]
-    out, rc, results = run(images, tmp_path, 2, appvms, sys_flags=B.SYS_HEALTH_CHECK,
-                           boot_flags=B.BOOT_DUMP_AT_EXIT)
+    out, rc, results = run(images, tmp_path, 2, appvms, sys_flags=abi.SYS_HEALTH_CHECK,
+                           boot_flags=abi.BOOT_DUMP_AT_EXIT)
     assert rc == 0, out
     assert "privvm: health check ok" in out, out
     assert "health check: destroyed d1, created d1" in out
@@ -184,19 +186,19 @@ def test_health_check_and_state_dumps(images, tmp_path):
 
 
 def test_abi_tables():
-    nums = B.hypercall_numbers()
+    nums = abi.hypercall_numbers()
     assert len(set(nums.values())) == len(nums)
     assert sorted(nums.values()) == list(range(len(nums)))
     assert {"console_io", "sched_op", "event_channel_op", "grant_table_op", "multicall", "domctl"} <= set(nums)
-    assert B.workload_ids()["hcall"] == 2 and B.workload_ids()["compute"] == 1
-    assert len(B.pack_boot_info(nharts=1, appvms=[("hcall", 1, 1)], modules=[])) == B.BOOTINFO_SIZE == 292
+    assert abi.workload_ids()["hcall"] == 2 and abi.workload_ids()["compute"] == 1
+    assert len(abi.pack_boot_info(nharts=1, appvms=[("hcall", 1, 1)], modules=[])) == abi.BOOTINFO_SIZE == 292
     with pytest.raises(ValueError, match="workload"):
-        B.pack_boot_info(nharts=1, appvms=[("nope", 1, 1)], modules=[])
-    p = B.P
+        abi.pack_boot_info(nharts=1, appvms=[("nope", 1, 1)], modules=[])
+    p = abi.P
     assert p["SLOTS_BASE"] % p["SLOT_SIZE"] == 0 and p["PRISTINE_BASE"] % p["PRISTINE_SIZE"] == 0
 
 
 def test_store_tree_on_host(tmp_path):
-    exe = B.build_host_tests(tmp_path)["store_tree"]
+    exe = build.build_host_tests(tmp_path)["store_tree"]
     proc = subprocess.run([str(exe)], capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0 and "store_tree: ok" in proc.stdout, proc.stdout + proc.stderr

@@ -16,8 +16,12 @@ import subprocess
 
 import pytest
 
-from workbench.stack import build as B
-from workbench.stack.netpeer import Peer, net_checksum
+from workbench.stack import abi
+from workbench.stack import build
+from workbench.system import iomodel
+from workbench.system import qemu
+from workbench.system.iomodel import net_checksum
+from workbench.system.qemu_peer import Peer
 
 QEMU = shutil.which("qemu-system-riscv32")
 pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-riscv32 is not on PATH")
@@ -26,14 +30,14 @@ TIMEOUT = 40
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    return B.build_images(tmp_path_factory.mktemp("stack"), listings=False)
+    return build.build_images(tmp_path_factory.mktemp("stack"), listings=False)
 
 
 def run(images, work, harts, appvms, *, net=False, **bootinfo):
     """Boot one configuration (with a peer when `net`): (console, exit code, results, disk bytes, peer)."""
     work.mkdir(parents=True, exist_ok=True)
     peer = Peer(interval=0.005, timeout=TIMEOUT) if net else None   # wall-clock time: leave slack
-    cmd = B.qemu_setup(images, work, harts=harts, appvms=appvms, netdev=peer.netdev() if peer else None, **bootinfo)
+    cmd = qemu.qemu_setup(images, work, harts=harts, appvms=appvms, netdev=peer.netdev() if peer else None, **bootinfo)
     if peer:
         peer.start()
     try:
@@ -46,7 +50,7 @@ def run(images, work, harts, appvms, *, net=False, **bootinfo):
             peer.join()
     out = proc.stdout.decode(errors="replace")
     disk = (work / "disk.img").read_bytes() if (work / "disk.img").exists() else b""
-    return out, proc.returncode, B.parse_results(out), disk, peer
+    return out, proc.returncode, abi.parse_results(out), disk, peer
 
 
 def heartbeat_seen(out: str) -> bool:
@@ -54,15 +58,15 @@ def heartbeat_seen(out: str) -> bool:
     return re.search(r"d1  DVM io .* heartbeat (ok|late)", out) is not None
 
 
-def region(disk: bytes, i: int, size: int = B.DEFAULT_DISK_REGION) -> bytes:
+def region(disk: bytes, i: int, size: int = abi.DEFAULT_DISK_REGION) -> bytes:
     return disk[i * size:(i + 1) * size]
 
 
 def test_blk_writes_what_python_expects(images, tmp_path):
     out, rc, res, disk, _ = run(images, tmp_path / "blk", 2, [("blk", 64, 5)])
     assert rc == 0 and "HV PANIC" not in out, out
-    assert res[0] == {"workload": "blk", "status": "ok", "iterations": 64, "checksum": B.blk_checksum(5, 64)}, out
-    assert region(disk, 0) == B.blk_expected_region(5, 64)
+    assert res[0] == {"workload": "blk", "status": "ok", "iterations": 64, "checksum": iomodel.blk_checksum(5, 64)}, out
+    assert region(disk, 0) == iomodel.blk_expected_region(5, 64)
     assert "dvm: virtio-blk in slot 7 (irq 8)" in out                 # QEMU fills the slots from the top
     assert heartbeat_seen(out), out                                    # the PrivVM saw the DVM's heartbeat
     assert "/local/domain/1/backend/vbd/2/state = \"6\"" in out      # closed cleanly at the end
@@ -73,12 +77,12 @@ def test_each_appvm_owns_its_region(images, tmp_path):
     appvms = [("blk", 16, 1), ("hcall", 20, 2), ("blk", 70, 3)]    # 70 blocks > 64 fit: capped, so "fail"
     out, rc, res, disk, _ = run(images, tmp_path / "regions", 2, appvms, disk_region=size)
     assert rc == 0, out
-    assert res[0]["status"] == "ok" and res[0]["checksum"] == B.blk_checksum(1, 16, size)
-    assert res[2]["iterations"] == 64 and res[2]["checksum"] == B.blk_checksum(3, 70, size)
+    assert res[0]["status"] == "ok" and res[0]["checksum"] == iomodel.blk_checksum(1, 16, size)
+    assert res[2]["iterations"] == 64 and res[2]["checksum"] == iomodel.blk_checksum(3, 70, size)
     assert res[2]["status"] == "fail"                                  # it could not do all it was asked
-    assert region(disk, 0, size) == B.blk_expected_region(1, 16, size)
+    assert region(disk, 0, size) == iomodel.blk_expected_region(1, 16, size)
     assert region(disk, 1, size) == bytes(size)                        # the hcall AppVM has no disk
-    assert region(disk, 2, size) == B.blk_expected_region(3, 70, size)
+    assert region(disk, 2, size) == iomodel.blk_expected_region(3, 70, size)
 
 
 def test_net_answers_the_peer(images, tmp_path):
@@ -101,18 +105,18 @@ def test_net_count_comes_from_the_boot_info(images, tmp_path):
 def test_default_system(images, tmp_path, harts):
     # The papers' 3AppVM configuration: PrivVM, DVM, blk + net + hcall.  The results do not depend on
     # the number of harts, and hcall's equals its result in a system without any I/O.
-    appvms = list(B.DEFAULT_APPVMS)
+    appvms = list(abi.DEFAULT_APPVMS)
     out, rc, res, disk, peer = run(images, tmp_path / f"default{harts}", harts, appvms, net=True)
     assert rc == 0 and "HV PANIC" not in out, out
     (bw, bi, bs), (nw, ni, ns), (hw, hi, hs) = appvms
-    assert res[0] == {"workload": "blk", "status": "ok", "iterations": bi, "checksum": B.blk_checksum(bs, bi)}, out
+    assert res[0] == {"workload": "blk", "status": "ok", "iterations": bi, "checksum": iomodel.blk_checksum(bs, bi)}, out
     assert res[1] == {"workload": "net", "status": "ok", "iterations": ni, "checksum": net_checksum(1, ni)}, \
         (out, [r for r in peer.stats() if not r["ok"]])
-    alone = B.parse_results(subprocess.run(B.qemu_setup(images, tmp_path / f"default{harts}", harts=harts,
+    alone = abi.parse_results(subprocess.run(qemu.qemu_setup(images, tmp_path / f"default{harts}", harts=harts,
                                                         appvms=[(hw, hi, hs)]), capture_output=True,
                                            timeout=TIMEOUT, stdin=subprocess.DEVNULL).stdout.decode())
     assert res[2] == alone[0] and res[2]["status"] == "ok"
-    assert region(disk, 0) == B.blk_expected_region(bs, bi)
+    assert region(disk, 0) == iomodel.blk_expected_region(bs, bi)
     assert all(r["ok"] for r in peer.stats()) and len(peer.stats()) == ni
     assert heartbeat_seen(out), out
 
@@ -124,11 +128,11 @@ def test_appvm_cannot_reach_the_devices(images, tmp_path):
     assert rc == 0, out
     assert "crashed: store access fault (mcause 7)" in out and "address 0x10008070" in out, out
     assert "isolation is broken" not in out and 1 not in res
-    assert res[0]["status"] == "ok" and region(disk, 0) == B.blk_expected_region(4, 16)
+    assert res[0]["status"] == "ok" and region(disk, 0) == iomodel.blk_expected_region(4, 16)
 
 
 def test_irq_routing_dump(images, tmp_path):
-    out, rc, res, _, _ = run(images, tmp_path / "dump", 2, [("blk", 4, 1)], boot_flags=B.BOOT_DUMP_AT_EXIT)
+    out, rc, res, _, _ = run(images, tmp_path / "dump", 2, [("blk", 4, 1)], boot_flags=abi.BOOT_DUMP_AT_EXIT)
     assert rc == 0 and res[0]["status"] == "ok", out
     assert "hv: d1 assigned device 0x10008000+0x1000, irq 8 on hart 1" in out
     line = next(l for l in out.splitlines() if l.startswith("irqs "))
@@ -144,21 +148,21 @@ def test_no_dvm_without_io(images, tmp_path):
 def test_version_1_boot_info_still_boots(images, tmp_path):
     work = tmp_path / "v1"
     work.mkdir()
-    cmd = B.qemu_setup(images, work, harts=1, appvms=[("hcall", 10, 1)])
+    cmd = qemu.qemu_setup(images, work, harts=1, appvms=[("hcall", 10, 1)])
     block = bytearray((work / "bootinfo.bin").read_bytes()[:276])
     struct.pack_into("<I", block, 4, 1)
     (work / "bootinfo.bin").write_bytes(block)
     out = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL).stdout.decode()
-    assert "boot info from loader block" in out and B.parse_results(out)[0]["status"] == "ok", out
+    assert "boot info from loader block" in out and abi.parse_results(out)[0]["status"] == "ok", out
 
 
 def test_abi_of_io():
-    assert B.needs_dvm([("hcall", 1, 1), ("net", 1, 1)]) and not B.needs_dvm([("hcall", 1, 1)])
-    block = B.pack_boot_info(nharts=1, appvms=[("blk", 1, 1)], modules=[], disk_region=8192, net_count=5)
+    assert abi.needs_dvm([("hcall", 1, 1), ("net", 1, 1)]) and not abi.needs_dvm([("hcall", 1, 1)])
+    block = abi.pack_boot_info(nharts=1, appvms=[("blk", 1, 1)], modules=[], disk_region=8192, net_count=5)
     assert struct.unpack_from("<2I", block, 276) == (8192, 5) and struct.unpack_from("<I", block, 4) == (2,)
     with pytest.raises(ValueError, match="disk_region"):
-        B.pack_boot_info(nharts=1, appvms=[], modules=[], disk_region=1000)
-    assert len(B.blk_block(1, 2, 3)) == 4096 and B.blk_block(1, 2, 3) != B.blk_block(1, 1, 3)
+        abi.pack_boot_info(nharts=1, appvms=[], modules=[], disk_region=1000)
+    assert len(iomodel.blk_block(1, 2, 3)) == 4096 and iomodel.blk_block(1, 2, 3) != iomodel.blk_block(1, 1, 3)
 
 
 @pytest.mark.parametrize("harts", [1, 2])
@@ -171,8 +175,8 @@ def test_backend_restart_frontend_resubmits(images, tmp_path, harts):
     assert rc == 0, out
     assert "dvm: restarting devices and backends" in out and "vbd backend left Connected: reconnecting" in out, out
     assert "blkfront resubmitted" in out
-    assert res[0] == {"workload": "blk", "status": "ok", "iterations": 48, "checksum": B.blk_checksum(9, 48)}, out
-    assert region(disk, 0) == B.blk_expected_region(9, 48)
+    assert res[0] == {"workload": "blk", "status": "ok", "iterations": 48, "checksum": iomodel.blk_checksum(9, 48)}, out
+    assert region(disk, 0) == iomodel.blk_expected_region(9, 48)
     assert res[1]["status"] == "ok"
 
 
@@ -183,8 +187,8 @@ def test_disk_too_small_fails_fast(images, tmp_path):
     work.mkdir()
     small = work / "small.img"
     small.write_bytes(bytes(64 << 10))
-    cmd = B.qemu_setup(images, work, harts=2, appvms=[("blk", 4, 1), ("compute", 10, 1)], disk=small)
+    cmd = qemu.qemu_setup(images, work, harts=2, appvms=[("blk", 4, 1), ("compute", 10, 1)], disk=small)
     out = subprocess.run(cmd, capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL).stdout.decode()
-    res = B.parse_results(out)
+    res = abi.parse_results(out)
     assert res[0]["status"] == "fail" and res[1]["status"] == "ok", out
     assert "vbd backend: cannot serve this device" in out

@@ -13,8 +13,8 @@ import shutil
 import pytest
 from html_text import VisibleText
 
-from workbench import formatting, formatting_html
-from workbench.stack import build
+from workbench.display import formatting, formatting_html
+from workbench.stack import abi
 from workbench.system import BootError, System, SystemConfig, workload_names
 
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-riscv32") is None,
@@ -113,7 +113,7 @@ def test_boot_to_steady_state_then_golden(booted, name):
     # steady state: every AppVM runs its workload
     assert all(r.state == "running" for r in s.results())
     assert [a.state for a in s.appvms] == ["running"] * len(cfg.appvms)
-    assert sorted(d.slot for d in s.hv.domains) == [0] + [build.appvm_slot(i) for i in range(len(cfg.appvms))]
+    assert sorted(d.slot for d in s.hv.domains) == [0] + [abi.appvm_slot(i) for i in range(len(cfg.appvms))]
     assert all(h["online"] for h in s.hv.harts) and len(s.hv.harts) == cfg.harts
     assert s.privvm.napps == len(cfg.appvms)
     # to the end: every workload finishes ok with the golden result
@@ -170,7 +170,7 @@ def test_same_configuration_same_state_hash():
 def test_boot_failure_reports_panic(monkeypatch):
     s = System(small(2, ("hcall",)))
     orig = s.boot_info
-    monkeypatch.setattr(s, "boot_info", lambda: orig()[:36] + (build.BOOT_TEST_PANIC).to_bytes(4, "little")
+    monkeypatch.setattr(s, "boot_info", lambda: orig()[:36] + (abi.BOOT_TEST_PANIC).to_bytes(4, "little")
                         + orig()[40:])     # boot_flags is word 9 of the block
     with pytest.raises(BootError, match=r"(?s)machine stopped \(fail, code 1\).*hypervisor panic: hart 0 in ktrap"
                                         r".*HV PANIC"):
@@ -293,14 +293,14 @@ def test_views_read_live_values(booted):
     s.run(500_000)
     p2 = a.progress
     assert p2 > p1
-    assert a.domid == s.privvm.apps[1].domid and a.domain.slot == build.appvm_slot(1)
+    assert a.domid == s.privvm.apps[1].domid and a.domain.slot == abi.appvm_slot(1)
     assert a.seed == s.config.appvm_seeds[1] == s.privvm.apps[1].cfg.seed
     # DWARF offsets agree with the C layout the stack's own test checks
     t = s.types["appvm1"]
     assert t.type("wl_result").size == 20 and t.offset("wl_result", "checksum") == 16
     assert t.address("wl_result") == t.symbols["wl_result"]
     s.run("done")
-    console = build.parse_results(s.console)
+    console = abi.parse_results(s.console)
     for r in s.results():                                                 # record read via DWARF = console line
         assert r.matches(console[r.appvm])
     locks = {lk.name for lk in s.hv.locks}
@@ -317,7 +317,7 @@ def test_python_dumps_match_the_hypervisors(monkeypatch):
     # hv_dump, render the same dumps in Python, let the C ones run, compare.
     s = System(small(2, ("hcall", "compute")))
     orig = s.boot_info
-    monkeypatch.setattr(s, "boot_info", lambda: orig()[:36] + (build.BOOT_DUMP_AT_EXIT).to_bytes(4, "little")
+    monkeypatch.setattr(s, "boot_info", lambda: orig()[:36] + (abi.BOOT_DUMP_AT_EXIT).to_bytes(4, "little")
                         + orig()[40:])
     s.boot()
     m = s.machine

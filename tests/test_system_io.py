@@ -15,9 +15,10 @@ import shutil
 import pytest
 from html_text import VisibleText
 
-from workbench import formatting
-from workbench.stack import build
-from workbench.stack.netpeer import net_checksum, reply_data, req_data
+from workbench.display import formatting
+from workbench.stack import abi
+from workbench.system import iomodel
+from workbench.system.iomodel import net_checksum, reply_data, req_data
 from workbench.system import System, SystemConfig
 
 needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-riscv32") is None,
@@ -37,7 +38,7 @@ def expected(cfg: SystemConfig, i: int) -> tuple[str, int, int] | None:
     its generator (None: no generator here)."""
     wl, n, seed = cfg.appvm_table[i]
     if wl == "blk":
-        return ("ok", n, build.blk_checksum(seed, n, cfg.disk_region))
+        return ("ok", n, iomodel.blk_checksum(seed, n, cfg.disk_region))
     if wl == "net":
         return ("ok", n, net_checksum(i, n, cfg.peer_seed, cfg.peer_payload))
     return None
@@ -80,7 +81,7 @@ def together():
 def test_default_is_the_papers_3appvm_system():
     c = SystemConfig()
     assert (c.harts, c.appvms, c.dvm) == (2, ("blk", "net", "hcall"), True)
-    assert c.appvms == tuple(a[0] for a in build.DEFAULT_APPVMS)
+    assert c.appvms == tuple(a[0] for a in abi.DEFAULT_APPVMS)
     assert c.disk_size == 3 * c.disk_region and c.net_appvms == (1,) and c.net_count == c.iterations[1]
     assert not SystemConfig(appvms=("hcall", "compute")).dvm                    # automatic: no I/O, no DVM
     assert SystemConfig(appvms=("hcall",), dvm=True).dvm                        # a DVM without clients is fine
@@ -120,7 +121,7 @@ def test_each_workload_alone(wl):
     assert s.results() == s.golden()
     assert (s.dvm is None) == (wl == "hcall")                    # the driver VM only when I/O needs it
     if wl == "hcall":
-        assert sorted(d.slot for d in s.hv.domains) == [0, build.appvm_slot(0)]
+        assert sorted(d.slot for d in s.hv.domains) == [0, abi.appvm_slot(0)]
 
 
 def test_workloads_together(together):
@@ -135,7 +136,7 @@ def test_workloads_together(together):
     assert res[2] == alone.results()[2]
     assert res == s.golden()
     roles = {d.slot: d.role for d in s.hv.domains}
-    assert roles[build.P["SLOT_DVM"]] == "DVM" and s.dvm.domid == 1       # created first
+    assert roles[abi.P["SLOT_DVM"]] == "DVM" and s.dvm.domid == 1       # created first
     table = s.domain_table()
     assert table["role"].to_list() == ["PrivVM", "DVM", "AppVM 0", "AppVM 1", "AppVM 2"]
 
@@ -145,7 +146,7 @@ def test_results_do_not_depend_on_harts(together, harts):
     # the DVM and the AppVMs sit on other harts (and share one with 1 hart): same records, same disk
     s = run_to_end(small(("blk", "net", "hcall"), harts=harts))
     assert s.results() == together.golden()
-    assert region(s, 0) == build.blk_expected_region(s.config.appvm_seeds[0], SMALL["blk"], s.config.disk_region)
+    assert region(s, 0) == iomodel.blk_expected_region(s.config.appvm_seeds[0], SMALL["blk"], s.config.disk_region)
     assert s.peer.report().lost == 0
 
 
@@ -158,8 +159,8 @@ def test_disk_holds_what_blk_wrote():
     assert s.machine.disk_size == cfg.disk_size == 3 * (256 << 10)
     for i in (0, 2):
         _, n, seed = cfg.appvm_table[i]
-        assert region(s, i) == build.blk_expected_region(seed, n, cfg.disk_region)
-        assert s.results()[i].checksum == build.blk_checksum(seed, n, cfg.disk_region)
+        assert region(s, i) == iomodel.blk_expected_region(seed, n, cfg.disk_region)
+        assert s.results()[i].checksum == iomodel.blk_checksum(seed, n, cfg.disk_region)
     assert region(s, 1) == bytes(cfg.disk_region)
     assert s.dvm.stats["blk_reqs"] == 4 * (20 + 64) and s.dvm.stats["blk_errs"] == 0
     c = s.devices["blk"].counters
@@ -227,7 +228,7 @@ def test_device_reset_in_traffic_then_reinitialisation():
     assert "vbd backend left Connected: reconnecting" in con and "vif backend left Connected: reconnecting" in con
     res = s.results()
     assert (res[0].status, res[0].iterations, res[0].checksum) == expected(cfg, 0)
-    assert region(s, 0) == build.blk_expected_region(cfg.appvm_seeds[0], 48, cfg.disk_region)
+    assert region(s, 0) == iomodel.blk_expected_region(cfg.appvm_seeds[0], 48, cfg.disk_region)
     assert res[2].status == "ok"
     for name in ("blk", "net"):                                  # reset by the driver, re-initialised
         st = s.devices[name].state
@@ -256,7 +257,7 @@ def test_appvm_cannot_reach_the_devices():
     crash = bad.domain.crash
     assert crash["mcause"] == 7 and crash["address"] == 0x1000_8070
     assert "isolation is broken" not in s.console
-    assert s.results()[0].status == "ok" and region(s, 0) == build.blk_expected_region(cfg.appvm_seeds[0], 24)
+    assert s.results()[0].status == "ok" and region(s, 0) == iomodel.blk_expected_region(cfg.appvm_seeds[0], 24)
     assert s.devices["blk"].state["resets"] == 1 and s.dvm.state == "running"
 
 
@@ -310,7 +311,7 @@ def test_dvm_devices_and_io_views(together):
         if pending:
             break
     assert pending and pending[0]["appvm"] == 0 and pending[0]["op"] in ("read", "write")
-    assert pending[0]["sectors"] == build.BLK_BLOCK // 512
+    assert pending[0]["sectors"] == abi.BLK_BLOCK // 512
     s.run(2_000_000)
     st = dvm.stats
     io = {r["appvm"]: r for r in s.io_table().to_dicts()}

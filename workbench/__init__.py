@@ -3,7 +3,7 @@
 Names are imported on first use, so `import workbench` works before the Cython core is built.
 """
 
-_LAZY = {"System": "workbench.system", "SystemConfig": "workbench.system", "Machine": "workbench.hw"}
+_LAZY = {"System": "workbench.system", "SystemConfig": "workbench.system", "Machine": "workbench.machine"}
 
 
 def __getattr__(name):

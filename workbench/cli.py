@@ -24,11 +24,12 @@ def cmd_boot(args) -> int:
     """Boot the system, run it to the end, print each domain's console and the domain table."""
     import polars as pl
 
+    from workbench.machine import cycles_to_ms
     from workbench.system import System
     system = System(args.config)
     print(f"Booting {len(system.config.appvms)} AppVM(s) on {system.config.harts} simulated hart(s) ...", flush=True)
     boot = system.boot()
-    print(f"steady state after {boot.cycles:,} cycles ({boot.cycles / 1e5:.2f} ms simulated)")
+    print(f"steady state after {boot.cycles:,} cycles ({cycles_to_ms(boot.cycles):.2f} ms simulated)")
     run = system.run("done", progress=True)
     for who, lines in system.consoles().items():
         print(f"--- console: {who} ---")
@@ -42,7 +43,7 @@ def cmd_boot(args) -> int:
             print(f"driver VM counters: {', '.join(f'{k} {v}' for k, v in system.dvm.stats.items())}")
     if system.config.net_appvms:
         print(f"network peer: {system.peer.report()}")
-    print(f"stop: {run.reason} (code {run.code}) at {run.cycles:,} cycles = {run.cycles / 1e5:.1f} ms simulated; "
+    print(f"stop: {run.reason} (code {run.code}) at {run.cycles:,} cycles = {cycles_to_ms(run.cycles):.1f} ms simulated; "
           f"{run.instructions:,} instructions, {boot.wall_seconds + run.wall_seconds:.2f} s wall")
     if system.hv.panic is not None:
         print(f"hypervisor panic: {system.hv.panic}")
@@ -108,7 +109,7 @@ def cmd_bench(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from workbench.stack.build import DEFAULT_APPVMS     # not workbench.system: --help without the core
+    from workbench.stack.abi import DEFAULT_APPVMS     # not workbench.system: --help without the core
     parser = argparse.ArgumentParser(prog="mrwb", description="Microreboot Workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 

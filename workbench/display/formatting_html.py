@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from html import escape
 
-from workbench import formatting
-from workbench.formatting import Summary
+from workbench.display import formatting
+from workbench.display.formatting import Summary
 
 _STYLE = ("<style>.mrwb-repr table{border-collapse:collapse;margin:2px 0 6px 0}"
           ".mrwb-repr td,.mrwb-repr th{padding:1px 8px;text-align:left;font-family:monospace}"

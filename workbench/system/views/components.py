@@ -1,28 +1,29 @@
 """Live views of the stack's components: `system.hv`, `system.privvm`, `system.appvms[i]`.
 
-Everything is read from simulated memory on access, through the images' DWARF (`workbench.dwarf`):
+Everything is read from simulated memory on access, through the images' DWARF (`views/dwarf.py`):
 the hypervisor's preserved root (`struct preserved` at PHEAP_BASE) and its domains and vCPUs,
 `percpu[]`, `panic_record` and every `struct spinlock` reachable from its globals; the PrivVM's
 `apps[]`; each AppVM's `wl_result` and `wl_progress`.  Nothing here writes to the machine.
 
 Reprs: each component's `summary()` gives a `formatting.Summary`; `__repr__` renders it as text
-(`formatting.py`) and `_repr_html_` as HTML (`formatting_html.py`).
+(`display/formatting.py`) and `_repr_html_` as HTML (`display/formatting_html.py`).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from workbench.dwarf import ArrayView, DwarfTypes, View, addressof, find_instances, labelof  # noqa: F401
-from workbench.stack import build
+from workbench.system.views.dwarf import ArrayView, DwarfTypes, View, addressof, find_instances, labelof  # noqa: F401
+from workbench.machine import cycles_to_us
+from workbench.stack import abi
 
-P = build.P
+P = abi.P
 PRESERVED_MAGIC = 0x56525350     # "PSRV" (hv/hv.h)
 DOMAIN_MAGIC = 0x4E4D4F44        # "DOMN"
 PANIC_MAGIC = 0x43494E50         # "PNIC"
 BLK_USED = 0x44455355            # "USED" (hv/heap.c)
-MAGIC_RUNNING = 0x474E5552
-MAGIC_DONE = build.RESULT_MAGIC
+MAGIC_RUNNING = abi.RESULT_MAGIC_RUNNING
+MAGIC_DONE = abi.RESULT_MAGIC
 
 
 def _enum_names(types: DwarfTypes, enum: str, prefix: str) -> dict[int, str]:
@@ -47,11 +48,11 @@ class _Component:
         return self._system._require_machine()
 
     def __repr__(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.render(self.summary())
 
     def _repr_html_(self):
-        from workbench import formatting_html
+        from workbench.display import formatting_html
         return formatting_html.render(self.summary())
 
 
@@ -190,7 +191,7 @@ class Domain(_Component):
         return [dict(index=i, **g) for i, g in enumerate(self.view.map.to_list()) if g["in_use"]]
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.domain_summary(self)
 
 
@@ -306,7 +307,7 @@ class Hypervisor(_Component):
     @staticmethod
     def dump_names() -> list[str]:
         """The names of hv/dump.c's table (the only list of them)."""
-        text = (build.STACK_DIR / "hv" / "dump.c").read_text()
+        text = (abi.STACK_DIR / "hv" / "dump.c").read_text()
         return re.findall(r'\{\s*"(\w+)",\s*\w+\s*\}', text)
 
     def dump(self, name: str = "all") -> str:
@@ -456,7 +457,7 @@ class Hypervisor(_Component):
         return f"console: lock {lk.locked} (holder {lk.holder})\n"
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.hv_summary(self)
 
 
@@ -492,7 +493,7 @@ class PrivVM(_Component):
     def status(self):
         """The toolstack's per-AppVM status view (its last `domctl_getinfo` per AppVM), as polars."""
         import polars as pl
-        wl = {v: k for k, v in build.workload_ids().items()}
+        wl = {v: k for k, v in abi.workload_ids().items()}
         hv = self._system.hv
         rows = []
         for a in self.apps:
@@ -514,7 +515,7 @@ class PrivVM(_Component):
         return domain_console(self._m.console, d.domid if d else 0)
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.privvm_summary(self)
 
 
@@ -544,7 +545,7 @@ class AppVM(_SlotGuest):
     def __init__(self, system, index: int):
         super().__init__(system)
         self.index = index
-        self.slot = build.appvm_slot(index)
+        self.slot = abi.appvm_slot(index)
         self.workload = system.config.appvms[index]
         self.iterations = system.config.iterations[index]
         self.seed = system.config.appvm_seeds[index]
@@ -553,18 +554,18 @@ class AppVM(_SlotGuest):
     @property
     def progress(self) -> int:
         """The workload's progress counter (`wl_progress`)."""
-        return self.types.view(self._m, build.PROGRESS_SYMBOL)
+        return self.types.view(self._m, abi.PROGRESS_SYMBOL)
 
     @property
     def record(self) -> View:
-        return self.types.view(self._m, build.RESULT_SYMBOL)
+        return self.types.view(self._m, abi.RESULT_SYMBOL)
 
     @property
     def result(self):
         """The result record (`wl_result`) as a WorkloadResult."""
-        from workbench.system import WorkloadResult
+        from workbench.system.results import WorkloadResult
         r = self.record.to_dict()
-        names = {v: k for k, v in build.workload_ids().items()}
+        names = {v: k for k, v in abi.workload_ids().items()}
         state = {MAGIC_DONE: "done", MAGIC_RUNNING: "running"}.get(r["magic"], "not started")
         status = {0: "running", 1: "ok", 2: "fail"}.get(r["status"], "?") if state != "not started" else "running"
         workload = names.get(r["workload"], "?") if state != "not started" else self.workload
@@ -614,7 +615,7 @@ class AppVM(_SlotGuest):
         return out
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.appvm_summary(self)
 
 
@@ -632,14 +633,14 @@ def virtio_status_text(status: int) -> str:
 
 def xenbus_states() -> dict[int, str]:
     """{number: name} of enum xenbus_state (include/xenbus.h, the one list): 4 -> "Connected"."""
-    text = (build.INCLUDE / "xenbus.h").read_text()
+    text = (abi.INCLUDE / "xenbus.h").read_text()
     names = {"INITIALISING": "Initialising", "INITWAIT": "InitWait", "INITIALISED": "Initialised"}
     return {int(v): names.get(n, n.capitalize()) for n, v in re.findall(r"XB_(\w+)\s*=\s*(\d+)", text)}
 
 
 def dvm_stat_names() -> list[str]:
     """Names of the dvm_stats[] counters, from the ST_* enum of dvm/dvm.h: "blk_reqs", ..."""
-    text = (build.STACK_DIR / "dvm" / "dvm.h").read_text()
+    text = (abi.STACK_DIR / "dvm" / "dvm.h").read_text()
     m = re.search(r"enum\s*\{\s*(ST_[^}]*)\}", text)
     return [n.strip()[3:].lower() for n in m.group(1).split(",") if n.strip()]
 
@@ -691,7 +692,7 @@ class VirtioDevice(_Component):
         return sum(q["pending"] for q in self.state["queues"])
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.virtio_summary(self)
 
 
@@ -728,7 +729,7 @@ class DVM(_SlotGuest):
         """`dvm_stats[]` by name: blk_reqs (block requests answered), blk_errs, net_tx (frames sent
         for AppVMs), net_rx (frames delivered to AppVMs), net_drops (no receive buffer posted), irqs,
         heartbeats."""
-        vals = self.types.view(self._m, build.DVM_STATS_SYMBOL).to_list()
+        vals = self.types.view(self._m, abi.DVM_STATS_SYMBOL).to_list()
         return dict(zip(dvm_stat_names(), vals))
 
     def _appvm_of(self) -> dict[int, int]:
@@ -797,7 +798,7 @@ class DVM(_SlotGuest):
         return [] if d is None else domain_console(self._m.console, d)
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.dvm_summary(self)
 
 
@@ -820,7 +821,7 @@ class PeerReport:
     latency_us: dict       # {"p50", "p90", "p99", "max"} over the answered requests (None: none)
 
     def __str__(self):
-        from workbench.formatting import latency_text
+        from workbench.display.formatting import latency_text
         return (f"sent {self.sent}, answered {self.answered} ({self.ok} ok), lost {self.lost}, "
                 f"waiting {self.waiting}; latency {latency_text(self.latency_us)}")
 
@@ -856,8 +857,8 @@ class NetworkPeer(_Component):
         n = lambda outcome: int((df["outcome"] == outcome).sum())
         lat = df["latency_cycles"].drop_nulls().to_numpy()
         if len(lat):
-            p = np.percentile(lat, [50, 90, 99]) / 100.0
-            latency = {"p50": float(p[0]), "p90": float(p[1]), "p99": float(p[2]), "max": float(lat.max()) / 100.0}
+            p = cycles_to_us(np.percentile(lat, [50, 90, 99]))
+            latency = {"p50": float(p[0]), "p90": float(p[1]), "p99": float(p[2]), "max": cycles_to_us(float(lat.max()))}
         else:
             latency = {"p50": None, "p90": None, "p99": None, "max": None}
         return PeerReport(tuple(cfg.get("appvms", ())), int(cfg.get("count", 0)),
@@ -867,5 +868,5 @@ class NetworkPeer(_Component):
                           wire_drops=int(c["lost"]), latency_us=latency)
 
     def summary(self):
-        from workbench import formatting
+        from workbench.display import formatting
         return formatting.peer_summary(self)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.machine.clock import cycles_to_ms
+
 
 @dataclass(frozen=True)
 class Table:
@@ -41,7 +43,7 @@ def opt(v) -> str:
 
 
 def cycles_text(cycles: int) -> str:
-    return f"{cycles:,} cycles ({cycles / 1e5:.2f} ms simulated)"
+    return f"{cycles:,} cycles ({cycles_to_ms(cycles):.2f} ms simulated)"
 
 
 def result_cells(r) -> tuple[str, str, str, str]:

@@ -5,12 +5,12 @@ import time
 
 import numpy as np
 
-from workbench.hw import RAM_BASE, Machine
+from workbench.machine import RAM_BASE, Machine, cycles_to_ms, cycles_to_s
 
 
 def cpu(scale: int = 1000, reference: bool = True) -> dict:
     """MIPS of the machine model on a CPU-bound program, and Unicorn's on the same binary."""
-    from workbench import benchprog
+    from workbench.bench import programs as benchprog
     path = benchprog.cpu_program(scale)
     m = Machine()
     m.load_elf(path)
@@ -72,17 +72,17 @@ def boot(config=None) -> dict:
         raise RuntimeError(f"the system did not finish: {run}")
     c = system.config
     print(f"system: {c.harts} harts, AppVMs {', '.join(c.appvms)}, iterations {', '.join(map(str, c.iterations))}")
-    print(f"to steady state: {steady.cycles:,} cycles ({steady.cycles / 1e5:.2f} ms simulated) "
+    print(f"to steady state: {steady.cycles:,} cycles ({cycles_to_ms(steady.cycles):.2f} ms simulated) "
           f"in {steady.wall_seconds:.3f} s wall")
-    print(f"whole run:       {run.cycles:,} cycles ({run.cycles / 1e5:.1f} ms simulated), "
+    print(f"whole run:       {run.cycles:,} cycles ({cycles_to_ms(run.cycles):.1f} ms simulated), "
           f"{run.instructions:,} instructions, in {wall:.3f} s wall (stop: {run.reason})")
-    print(f"after steady state: {run.elapsed_cycles / 1e8 / run.wall_seconds:.2f} simulated s per wall s "
+    print(f"after steady state: {cycles_to_s(run.elapsed_cycles) / run.wall_seconds:.2f} simulated s per wall s "
           f"({run.instructions / wall / 1e6:.0f} MIPS over the whole run)")
-    ratio = run.cycles / 1e8 / wall
+    ratio = cycles_to_s(run.cycles) / wall
     print(f"simulated-to-wall ratio (whole run): {ratio:.2f}  (target: >= 0.5, i.e. 1 simulated s in < 2 s)")
     return {"steady_cycles": steady.cycles, "steady_wall": steady.wall_seconds, "cycles": run.cycles,
             "wall": wall, "instructions": run.instructions, "ratio": ratio,
-            "ratio_after_steady": run.elapsed_cycles / 1e8 / run.wall_seconds}
+            "ratio_after_steady": cycles_to_s(run.elapsed_cycles) / run.wall_seconds}
 
 
 def io(config=None) -> dict:
@@ -107,10 +107,10 @@ def io(config=None) -> dict:
     blk = system.dvm.stats["blk_reqs"]
     peer = system.peer.report() if c.net_appvms else None
     rtt = peer.answered if peer else 0
-    sim = run.elapsed_cycles / 1e8
+    sim = cycles_to_s(run.elapsed_cycles)
     print(f"system: {c.harts} harts, PrivVM, DVM, AppVMs {', '.join(c.appvms)}, iterations "
           f"{', '.join(map(str, c.iterations))}; peer every {c.peer_interval:,} cycles, {c.peer_payload} bytes")
-    print(f"to steady state: {steady.cycles:,} cycles ({steady.cycles / 1e5:.2f} ms simulated) "
+    print(f"to steady state: {steady.cycles:,} cycles ({cycles_to_ms(steady.cycles):.2f} ms simulated) "
           f"in {steady.wall_seconds:.3f} s wall")
     print(f"traffic phase:   {run.elapsed_cycles:,} cycles ({sim * 1e3:.1f} ms simulated) in "
           f"{run.wall_seconds:.3f} s wall (stop: {run.reason})")
@@ -119,7 +119,7 @@ def io(config=None) -> dict:
         print(f"net round trips: {rtt:,}: {rtt / sim:,.0f} per simulated s, {rtt / run.wall_seconds:,.0f} per wall s "
               f"(lost {peer.lost}; latency {peer.latency_us['p50']:.0f} us median, "
               f"{peer.latency_us['p99']:.0f} us p99)")
-    ratio = run.cycles / 1e8 / wall
+    ratio = cycles_to_s(run.cycles) / wall
     print(f"simulated-to-wall ratio: {ratio:.2f} over the whole run (boot included), "
           f"{sim / run.wall_seconds:.2f} in the traffic phase  (target: >= 0.5, i.e. 1 simulated s in < 2 s)")
     return {"blk_requests": blk, "round_trips": rtt, "simulated_seconds": sim, "wall_seconds": run.wall_seconds,

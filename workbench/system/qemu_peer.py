@@ -13,45 +13,7 @@ import struct
 import threading
 import time
 
-ETHERTYPE = 0x88B5
-HELLO, REQUEST, REPLY = 0x4948524D, 0x5152524D, 0x5052524D
-PEER_MAC = bytes([2, 0, 0, 0, 0, 0xFE])
-
-
-def appvm_mac(i: int) -> bytes:
-    return bytes([2, 0, 0, 0, 1, i])
-
-
-M64 = (1 << 64) - 1
-
-
-def req_data(appvm: int, seq: int, seed: int = 0, payload_len: int = 64) -> bytes:
-    """peer_fill of cyext/devices/net_peer.pxi: splitmix64 on seed ^ appvm << 32 ^ seq, 8 bytes a step."""
-    x, out, z = (seed ^ (appvm << 32) ^ seq) & M64, bytearray(), 0
-    for k in range(payload_len):
-        if k % 8 == 0:
-            x = (x + 0x9E3779B97F4A7C15) & M64
-            z = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-            z ^= z >> 31
-        out.append((z >> (8 * (k % 8))) & 0xFF)
-    return bytes(out)
-
-
-def reply_data(data: bytes, seq: int) -> bytes:
-    return bytes(b ^ 0xA5 ^ (seq & 0xFF) for b in data)
-
-
-def net_checksum(appvm: int, count: int, seed: int = 0, payload_len: int = 64) -> int:
-    """The `net` result checksum when every request 0..count-1 is answered in order."""
-    h = 0x811C9DC5
-    mix = lambda h, v: ((h ^ v) * 0x01000193) & 0xFFFFFFFF
-    for seq in range(count):
-        data = reply_data(req_data(appvm, seq, seed, payload_len), seq)
-        h = mix(mix(h, seq), len(data))
-        for b in data:
-            h = mix(h, b)
-    return h
+from workbench.system.iomodel import ETHERTYPE, HELLO, PEER_MAC, REPLY, REQUEST, appvm_mac, reply_data, req_data
 
 
 def free_udp_port() -> int:
