@@ -115,14 +115,14 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         h.pc += 4
         return st
     old = p[0]
-    if op == OP_AMOSWAP: p[0] = src
-    elif op == OP_AMOADD: p[0] = old + src
-    elif op == OP_AMOXOR: p[0] = old ^ src
-    elif op == OP_AMOAND: p[0] = old & src
-    elif op == OP_AMOOR: p[0] = old | src
-    elif op == OP_AMOMIN: p[0] = old if <int32_t>old < <int32_t>src else src
-    elif op == OP_AMOMAX: p[0] = old if <int32_t>old > <int32_t>src else src
-    elif op == OP_AMOMINU: p[0] = old if old < src else src
+    if op == OP_AMOSWAP_W: p[0] = src
+    elif op == OP_AMOADD_W: p[0] = old + src
+    elif op == OP_AMOXOR_W: p[0] = old ^ src
+    elif op == OP_AMOAND_W: p[0] = old & src
+    elif op == OP_AMOOR_W: p[0] = old | src
+    elif op == OP_AMOMIN_W: p[0] = old if <int32_t>old < <int32_t>src else src
+    elif op == OP_AMOMAX_W: p[0] = old if <int32_t>old > <int32_t>src else src
+    elif op == OP_AMOMINU_W: p[0] = old if old < src else src
     else: p[0] = old if old > src else src
     ram_written(m, h, off)
     h.x[d.rd] = old
@@ -245,9 +245,9 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         elif a == 0x80000000u and b == 0xFFFFFFFFu: x[d.rd] = 0
         else: x[d.rd] = <uint32_t>(<int32_t>a % <int32_t>b)
     elif op == OP_REMU: x[d.rd] = a if b == 0 else a % b
-    elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP or op == OP_AMOADD or op == OP_AMOXOR or
-          op == OP_AMOAND or op == OP_AMOOR or op == OP_AMOMIN or op == OP_AMOMAX or op == OP_AMOMINU or
-          op == OP_AMOMAXU):
+    elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP_W or op == OP_AMOADD_W or op == OP_AMOXOR_W or
+          op == OP_AMOAND_W or op == OP_AMOOR_W or op == OP_AMOMIN_W or op == OP_AMOMAX_W or op == OP_AMOMINU_W or
+          op == OP_AMOMAXU_W):
         return amo(m, h, d, op)
     elif (op == OP_CSRRW or op == OP_CSRRS or op == OP_CSRRC or op == OP_CSRRWI or op == OP_CSRRSI or
           op == OP_CSRRCI):
