@@ -239,4 +239,3 @@ cdef class Core:
     cdef object disk_array
     cdef uint64_t owner          # snapshots taken here can be restored page by page
     cdef void _caches_changed(self)
-    cdef void _break_reservations(self, uint32_t off, uint32_t n)
