@@ -70,7 +70,7 @@ cdef void _board():
     d.load, d.store = plic_load, plic_store
     d.state_off, d.state_size = _at(&_LAYOUT.plic), sizeof(Plic); _add(d)
     d = none; d.name = b"uart"; d.base, d.size = UART_BASE, 0x100
-    d.load, d.store = uart_load, uart_store
+    d.irq, d.load, d.store = 10, uart_load, uart_store      # source 10 as QEMU's (never raised: transmit only)
     d.state_off, d.state_size = _at(&_LAYOUT.uart), sizeof(Uart); _add(d)
     d = none; d.name = b"virtio_empty"; d.base, d.size = VIRTIO_BASE, VIRTIO_STRIDE * SLOT_NET
     d.load, d.store = virtio_load, virtio_store; _add(d)

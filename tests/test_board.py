@@ -49,6 +49,9 @@ def test_the_bus_reads_the_table():
         if r["base"] + r["size"] not in starts:   # ... and nothing answers just past it
             with pytest.raises(ValueError, match="no device"):
                 m.peek_device(r["base"] + r["size"])
+    c = core.CONSTANTS
+    for slot in range(c["VIRTIO_SLOTS"]):         # every virtio slot answers (magic "virt"), as on QEMU
+        assert m.peek_device(c["VIRTIO_BASE"] + c["VIRTIO_STRIDE"] * slot) == 0x74726976
 
 
 def test_device_events_and_counters_come_from_the_rows():
