@@ -1,7 +1,20 @@
-"""Build of the Cython machine model (cyext). Project metadata lives in pyproject.toml."""
+"""Build of the Cython machine model (cyext). Project metadata lives in pyproject.toml.
+
+Before cythonizing, cyext/generate.py writes the sources derived from cyext/encoding.py (the Op enum
+and the decoder's tables; git-ignored), so a clean clone builds with `pip install -e .` or
+`python setup.py build_ext --inplace`.
+"""
+import importlib.util
+from pathlib import Path
+
 import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+
+_spec = importlib.util.spec_from_file_location("_mrwb_generate", Path(__file__).resolve().parent / "cyext" / "generate.py")
+_generate = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_generate)
+_generate.write()
 
 extensions = [
     Extension("cyext.core", ["cyext/core.pyx"], include_dirs=[numpy.get_include()],

@@ -22,21 +22,7 @@ cdef extern from *:
     const int RX_WAIT_MAX "MRWB_RX_WAIT"
     const int PEER_SLOTS "MRWB_PEER_SLOTS"
 
-# Op numbers: the index of each instruction in cyext/encoding.py's ENCODINGS, plus one.
-cpdef enum Op:
-    OP_ILLEGAL = 0
-    OP_LUI, OP_AUIPC, OP_JAL, OP_JALR, OP_BEQ, OP_BNE, OP_BLT, OP_BGE, OP_BLTU, OP_BGEU
-    OP_LB, OP_LH, OP_LW, OP_LBU, OP_LHU, OP_SB, OP_SH, OP_SW
-    OP_ADDI, OP_SLTI, OP_SLTIU, OP_XORI, OP_ORI, OP_ANDI, OP_SLLI, OP_SRLI, OP_SRAI
-    OP_ADD, OP_SUB, OP_SLL, OP_SLT, OP_SLTU, OP_XOR, OP_SRL, OP_SRA, OP_OR, OP_AND
-    OP_MUL, OP_MULH, OP_MULHSU, OP_MULHU, OP_DIV, OP_DIVU, OP_REM, OP_REMU
-    OP_FENCE, OP_FENCE_I, OP_ECALL, OP_EBREAK, OP_MRET, OP_MNRET, OP_WFI
-    OP_CSRRW, OP_CSRRS, OP_CSRRC, OP_CSRRWI, OP_CSRRSI, OP_CSRRCI
-    OP_LR_W, OP_SC_W, OP_AMOSWAP, OP_AMOADD, OP_AMOXOR, OP_AMOAND, OP_AMOOR
-    OP_AMOMIN, OP_AMOMAX, OP_AMOMINU, OP_AMOMAXU
-    OP_PROBE      # a PC probe sits here; the real op is in Insn.op2
-    OP_REDECODE   # the word was stored to since it was decoded: decode it again when reached
-    OP_COUNT
+include "ops_gen.pxi"    # the Op enum, generated from cyext/encoding.py by setup.py
 
 # One decoded instruction. rd == 0 is decoded as 32, a sink register, so x0 stays zero for free.
 ctypedef struct Insn:
@@ -253,4 +239,3 @@ cdef class Core:
     cdef object disk_array
     cdef uint64_t owner          # snapshots taken here can be restored page by page
     cdef void _caches_changed(self)
-    cdef void _break_reservations(self, uint32_t off, uint32_t n)

@@ -27,6 +27,7 @@ cdef enum:
 include "isa.pxi"
 include "pmp.pxi"
 include "trap.pxi"
+include "memory.pxi"
 include "devices/clint.pxi"
 include "devices/plic.pxi"
 include "devices/uart.pxi"
@@ -53,10 +54,12 @@ _next_owner = [1]
 VIRTIO_ERRORS = {0: None, VERR_RING: "ring", VERR_INDEX: "index", VERR_DESC_ADDR: "descriptor_address",
                  VERR_LOOP: "loop", VERR_DIRECTION: "direction", VERR_INDIRECT: "indirect",
                  VERR_TOO_LONG: "too_long", VERR_FORMAT: "format", VERR_OVERFLOW: "overflow"}
-BLK_COUNTERS = ("reads", "writes", "flushes", "get_ids", "sectors_read", "sectors_written", "ioerr", "unsupp")
-NET_COUNTERS = ("tx_frames", "tx_bytes", "rx_frames", "rx_bytes", "rx_small", "tx_oversize")
-PEER_COUNTERS = ("sent", "replies", "ok", "bad", "duplicates", "out_of_order", "lost", "foreign", "malformed",
-                 "bad_src", "evq_full", "hellos")
+# The board's facts Python derives its own from (workbench.machine); the devices are BOARD (bus.pxi).
+_ROW = {r["name"]: r for r in BOARD}
+CONSTANTS = {"RAM_BASE": <uint32_t>RAM_BASE, "MAX_HARTS": MAX_HARTS, "CYCLES_PER_SECOND": CYCLES_PER_SECOND,
+             "MTIME_DIVIDER": MTIME_DIVIDER, "VIRTIO_BASE": VIRTIO_BASE, "VIRTIO_STRIDE": VIRTIO_STRIDE,
+             "VIRTIO_SLOTS": VIRTIO_SLOTS, "WDOG_STRIDE": WDOG_STRIDE, "WDOG_ID": WDOG_ID,
+             "PEER_PAYLOAD_MAX": PEER_PAYLOAD_MAX}
 PEER_RECORD_DTYPE = np.dtype([("sent_cycle", "<u8"), ("reply_cycle", "<u8"), ("replies", "<u4"), ("flags", "<u4")])
 DISK_BLOCK = 1 << DISK_BLOCK_SHIFT
 
@@ -75,16 +78,20 @@ cdef class Snapshot:
     cdef readonly bytes probe_skip  # harts stopped at a probe (not architectural: only restored here)
     cdef readonly object page_stamps   # per RAM page / disk block: the epoch of its last change, so a
     cdef readonly object block_stamps  # restore here copies exactly the pages whose stamp differs
+    cdef readonly bytes probe_log   # the probe hits so far: a restore forgets the hits of the run it discards
 
     def __init__(self, bytes state, ram, bytes console, uint32_t epoch, uint64_t owner,
                  uint32_t nharts, uint32_t ram_size, disk=None, bytes peer=b"", bytes probe_skip=b"",
-                 page_stamps=None, block_stamps=None):
+                 page_stamps=None, block_stamps=None, bytes probe_log=b""):
         if len(state) != sizeof(State):
             raise ValueError(f"snapshot state is {len(state)} bytes, this build expects {sizeof(State)}")
         self.state, self.ram, self.console = state, ram, console
         self.epoch, self.owner, self.nharts, self.ram_size = epoch, owner, nharts, ram_size
         self.disk, self.peer, self.probe_skip = disk, peer, probe_skip
         self.page_stamps, self.block_stamps = page_stamps, block_stamps
+        if len(probe_log) % 16:
+            raise ValueError("snapshot's probe log is truncated")
+        self.probe_log = probe_log
 
 
 cdef class Core:
@@ -116,11 +123,12 @@ cdef class Core:
             raise MemoryError("cannot allocate the machine's tables")
         self.state.nharts = nharts
         self.state.quantum = quantum
-        self.state.devcfg.blk_latency = 2000          # 20 us
-        self.state.devcfg.blk_sector_cycles = 100     # 1 us per 512-byte sector (~500 MB/s)
-        self.state.devcfg.net_wire_latency = 1000     # 10 us each way
-        self.state.devcfg.net_tx_latency = 100        # 1 us until a sent chain returns
-        self.state.devcfg.rx_wait_limit = 100000      # 1 ms on the wire without a receive buffer: lost
+        us = CYCLES_PER_SECOND // 1000000
+        self.state.devcfg.blk_latency = 20 * us
+        self.state.devcfg.blk_sector_cycles = us          # per 512-byte sector (~500 MB/s)
+        self.state.devcfg.net_wire_latency = 10 * us      # each way
+        self.state.devcfg.net_tx_latency = us             # until a sent chain returns
+        self.state.devcfg.rx_wait_limit = 1000 * us       # on the wire without a receive buffer: lost
         self.state.devcfg.mac[0], self.state.devcfg.mac[5] = 2, 1     # 02:00:00:00:00:01
         self.owner = _next_owner[0]
         _next_owner[0] += 1
@@ -262,24 +270,11 @@ cdef class Core:
 
     def write_ram(self, uint32_t off, const uint8_t[::1] data):
         """Copy bytes into RAM at offset `off`, with the bookkeeping of a store (range checked by hw)."""
-        cdef uint32_t n = data.shape[0], p
+        cdef uint32_t n = data.shape[0]
         if n == 0:
             return
         memcpy(self.m.ram + off, &data[0], n)
-        for p in range(off >> PAGE_SHIFT, ((off + n - 1) >> PAGE_SHIFT) + 1):
-            self.m.page_epoch[p] = self.m.epoch
-            self.m.page_valid[p] = 0
-        self._break_reservations(off, n)
-
-    cdef void _break_reservations(self, uint32_t off, uint32_t n):
-        cdef uint32_t i
-        cdef uint32_t lo = RAM_BASE + off
-        cdef Hart* h
-        for i in range(self.state.nharts):
-            h = &self.state.harts[i]
-            if h.resv_valid and h.resv_addr + 4 > lo and h.resv_addr < lo + n:
-                h.resv_valid = 0
-                self.m.nresv -= 1
+        ram_written(&self.m, off, n, -1)
 
     def peek_mmio(self, uint32_t addr, int size, uint32_t hart=0):
         """Read a device register without side effects; None when no device answers there."""
@@ -317,6 +312,23 @@ cdef class Core:
 
     def clear_probe_hits(self):
         self.m.probe_log_len = 0
+
+    def _probe_log_bytes(self):
+        if self.m.probe_log == NULL:
+            return b""
+        return (<char*>self.m.probe_log)[:self.m.probe_log_len * sizeof(uint64_t)]
+
+    def _set_probe_log(self, bytes log):
+        cdef uint64_t n = len(log) // sizeof(uint64_t)
+        cdef uint64_t* grown
+        if n > self.m.probe_log_cap:
+            grown = <uint64_t*>realloc(self.m.probe_log, n * sizeof(uint64_t))
+            if grown == NULL:
+                raise MemoryError("cannot allocate the probe log")
+            self.m.probe_log, self.m.probe_log_cap = grown, n
+        if n:
+            memcpy(self.m.probe_log, <const char*>log, n * sizeof(uint64_t))
+        self.m.probe_log_len = n
 
     def arm_flip(self, uint32_t hart, int kind, int index, int bit, uint64_t at, int ctx_priv,
                  uint32_t ctx_lo, uint32_t ctx_hi, bint use_ctx, bint stop_on_masked):
@@ -369,7 +381,8 @@ cdef class Core:
                         self.disk_array.copy(), self._peer_bytes(),
                         (<char*>&self.m.probe_skip[0])[:sizeof(self.m.probe_skip)],
                         np.asarray(<uint32_t[:self.m.npages]>self.m.page_epoch).copy(),
-                        np.asarray(<uint32_t[:max(self.m.ndblocks, 1)]>self.m.dblock_epoch).copy())
+                        np.asarray(<uint32_t[:max(self.m.ndblocks, 1)]>self.m.dblock_epoch).copy(),
+                        self._probe_log_bytes())
         self.m.epoch += 1          # stores from now on get stamps no snapshot holds
         return snap
 
@@ -379,10 +392,12 @@ cdef class Core:
         restoring the same snapshot after each of many experiments copies only what each one dirtied.
         Stamps are unique to a version of a page because the epoch advances at every snapshot and
         restore, and stores take the current epoch."""
-        cdef uint32_t p, copied = 0
+        cdef uint32_t p, copied
         cdef bint full = snap.owner != self.owner or snap.page_stamps is None
         cdef const uint32_t[::1] pst = snap.page_stamps if not full else None
         cdef const uint32_t[::1] bst = snap.block_stamps if not full else None
+        cdef const uint32_t* pstamps = NULL      # NULL: copy every page / block back
+        cdef const uint32_t* bstamps = NULL
         cdef uint8_t[::1] src = snap.ram
         cdef const uint8_t* cons = snap.console
         cdef uint64_t ncons = len(snap.console)
@@ -401,11 +416,10 @@ cdef class Core:
         if npeer % sizeof(PeerRec):
             raise ValueError("snapshot's peer records are truncated")
         dsrc = snap.disk
-        for p in range(self.m.ndblocks):
-            if full or self.m.dblock_epoch[p] != bst[p]:
-                memcpy(self.m.disk + (<uint64_t>p << DISK_BLOCK_SHIFT), &dsrc[<uint64_t>p << DISK_BLOCK_SHIFT],
-                       min(<uint64_t>DISK_BLOCK, self.m.disk_size - (<uint64_t>p << DISK_BLOCK_SHIFT)))
-                self.m.dblock_epoch[p] = self.m.epoch if full else bst[p]
+        if not full:
+            pstamps, bstamps = &pst[0], &bst[0]
+        copy_changed(self.m.disk, &dsrc[0], self.m.disk_size, DISK_BLOCK_SHIFT, self.m.dblock_epoch,
+                     bstamps, self.m.epoch, NULL)
         prec = snap.peer
         if npeer // sizeof(PeerRec) == self.m.peer_cap and memcmp(&sstate.peer.cfg, &self.state.peer.cfg,
                                                                   sizeof(PeerConfig)) == 0:
@@ -422,12 +436,8 @@ cdef class Core:
             self.m.peer_cap = npeer // sizeof(PeerRec)
             if npeer:
                 memcpy(self.m.peer_rec, prec, npeer)
-        for p in range(self.m.npages):
-            if full or self.m.page_epoch[p] != pst[p]:
-                memcpy(self.m.ram + (p << PAGE_SHIFT), &src[p << PAGE_SHIFT], 1 << PAGE_SHIFT)
-                self.m.page_epoch[p] = self.m.epoch if full else pst[p]
-                self.m.page_valid[p] = 0
-                copied += 1
+        copied = copy_changed(self.m.ram, &src[0], self.m.ram_size, PAGE_SHIFT, self.m.page_epoch,
+                              pstamps, self.m.epoch, self.m.page_valid)
         self.m.epoch += 1          # the abandoned timeline's stamps are never used again
         memcpy(&self.state, <const char*>snap.state, sizeof(State))
         if ncons > self.m.console_cap:
@@ -437,6 +447,7 @@ cdef class Core:
             memcpy(self.m.console, cons, ncons)
         self.disarm_all()
         self._caches_changed()
+        self._set_probe_log(snap.probe_log)
         if not full and len(snap.probe_skip) == sizeof(self.m.probe_skip):
             # a snapshot taken at a probe stop resumes past that probe, as the original run did
             memcpy(&self.m.probe_skip[0], <const char*>snap.probe_skip, sizeof(self.m.probe_skip))
@@ -467,12 +478,11 @@ cdef class Core:
 
     def write_disk(self, uint64_t off, const uint8_t[::1] data):
         """Copy bytes into the disk at `off`, marking the blocks dirty (range checked by hw)."""
-        cdef uint64_t n = data.shape[0], b
+        cdef uint64_t n = data.shape[0]
         if n == 0:
             return
         memcpy(self.m.disk + off, &data[0], n)
-        for b in range(off >> DISK_BLOCK_SHIFT, ((off + n - 1) >> DISK_BLOCK_SHIFT) + 1):
-            self.m.dblock_epoch[b] = self.m.epoch
+        stamp_range(self.m.dblock_epoch, off, n, DISK_BLOCK_SHIFT, self.m.epoch)
 
     def device_config(self):
         cdef DevConfig* c = &self.state.devcfg
@@ -526,7 +536,7 @@ cdef class Core:
 
     def peer_counters(self):
         cdef Peer* p = &self.state.peer
-        d = {name: p.ctr[i] for i, name in enumerate(PEER_COUNTERS)}
+        d = {name: p.ctr[i] for i, name in enumerate(_ROW["net_peer"]["counters"])}
         d["waiting"] = p.nwait
         d["next_seq"] = [p.next_seq[i] for i in range(p.cfg.nslots)]
         return d
@@ -538,7 +548,8 @@ cdef class Core:
         cdef VirtQueue* q
         cdef int dev
         cdef uint32_t qi
-        for dev, name, counters in ((VDEV_BLK, "blk", BLK_COUNTERS), (VDEV_NET, "net", NET_COUNTERS)):
+        for dev, name in ((VDEV_BLK, "blk"), (VDEV_NET, "net")):
+            row = _ROW["virtio_" + name]
             d = &self.state.vdev[dev]
             queues = []
             for qi in range(vdev_nqueues(dev)):
@@ -550,16 +561,15 @@ cdef class Core:
                                "used": q.used, "avail_idx": avail_idx, "last_avail": q.last_avail,
                                "used_idx": q.used_idx, "pending": q.inflight, "completed": q.completed,
                                "bytes": q.bytes})
-            out[name] = {"slot": SLOT_BLK if dev == VDEV_BLK else SLOT_NET,
-                         "base": VIRTIO_BASE + 0x1000 * (SLOT_BLK if dev == VDEV_BLK else SLOT_NET),
-                         "irq": vdev_irq(dev), "device_id": 2 if dev == VDEV_BLK else 1,
+            out[name] = {"slot": vdev_slot(dev), "base": row["base"], "irq": row["irq"],
+                         "device_id": 2 if dev == VDEV_BLK else 1,
                          "status": d.status, "device_features": vdev_features(dev),
                          "driver_features": d.drv_features, "interrupt_status": d.int_status,
                          "error": VIRTIO_ERRORS.get(d.error, d.error),
                          "last_error": VIRTIO_ERRORS.get(d.last_error, d.last_error),
                          "resets": d.resets, "errors": d.errors,
                          "dropped": d.dropped, "queues": queues,
-                         "counters": {n: d.ctr[i] for i, n in enumerate(counters)}}
+                         "counters": {n: d.ctr[i] for i, n in enumerate(row["counters"])}}
         out["events"] = self.state.nevents
         return out
 

@@ -1,13 +1,16 @@
 """The RV32IMA + Zicsr + Zifencei + Smrnmi instruction encodings the machine model decodes.
 
-One list, in the order of the `Op` enum in `core.pxd` (index = op number; 0 is reserved for illegal):
-name, match, mask, format. The decoder tries entries in order and takes the first whose
+One list: name, match, mask, format. The `Op` enum and the decoder's tables are generated from it at
+build time (cyext/generate.py, run by setup.py): op number = index + 1, 0 is reserved for illegal,
+the name is OP_ + the upper-cased name with "." as "_". The decoder tries entries in order and takes the first whose
 `word & mask == match`; a test checks that no two entries overlap, so the order never matters.
 Formats say which fields an instruction has, and so which registers it reads and writes
 (used by the register-fault tracking): R: rd rs1 rs2; I: rd rs1 imm; L: load (rd rs1 imm);
 S: store (rs1 rs2 imm); B: branch (rs1 rs2 imm); U: rd imm; J: rd imm; SH: rd rs1 shamt;
 C: CSR with rs1; CI: CSR with 5-bit immediate; A: AMO (rd rs1 rs2); LR: rd rs1; N: none.
 """
+
+FORMATS = ("R", "I", "L", "S", "B", "U", "J", "SH", "C", "CI", "A", "LR", "N")
 
 ENCODINGS = (
     ("lui",       0x00000037, 0x0000007F, "U"),

@@ -1,6 +1,7 @@
 # Device events: block completions, frames on the wire, the network peer's clock. One queue in the
 # machine State (so snapshots carry it), sorted by cycle, FIFO among equal cycles. The run loop cuts
-# rounds at the next event and runs the due ones at round start (run.pxi, device_events).
+# rounds at the next event and runs the due ones at round start (run.pxi, device_events), each by the
+# device whose bus.pxi row owns its kind.
 
 cdef enum:
     EV_BLK_DONE = 1         # a: unused, b: head of the chain

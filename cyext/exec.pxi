@@ -8,20 +8,6 @@ cdef enum:
     ST_STOP = 2
     ST_REFETCH = 3    # run-loop internal: restart the chunk, but this is no point to take interrupts
 
-cdef inline void ram_written(Mach* m, Hart* h, uint32_t off) noexcept nogil:
-    """Bookkeeping for a store into RAM: dirty page, stale decoded word, LR reservations."""
-    cdef uint32_t page = off >> PAGE_SHIFT
-    cdef uint32_t i
-    m.page_epoch[page] = m.epoch
-    if m.page_valid[page]:
-        # decode the word again when it is next executed: data next to code costs one slot, not a page
-        m.pages[page][(off >> 2) & ((1 << (PAGE_SHIFT - 2)) - 1)].op = OP_REDECODE
-    if m.nresv:
-        for i in range(m.s.nharts):
-            if i != h.id and m.s.harts[i].resv_valid and m.s.harts[i].resv_addr == ((off + RAM_BASE) & ~3u):
-                m.s.harts[i].resv_valid = 0
-                m.nresv -= 1
-
 cdef inline uint32_t data_priv(Hart* h) noexcept nogil:
     if h.priv == 3 and (h.mstatus & MSTATUS_MPRV):
         return (h.mstatus >> 11) & 3
@@ -66,7 +52,7 @@ cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) n
             (<uint16_t*>(m.ram + off))[0] = <uint16_t>val
         else:
             m.ram[off] = <uint8_t>val
-        ram_written(m, h, off)
+        ram_written(m, off, 1, h.id)     # an aligned store lies inside one word: n = 1 names it
         return st
     r = mmio_store(m, h, addr, size, val)
     if r < 0:
@@ -105,7 +91,7 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     if op == OP_SC_W:
         if h.resv_valid and h.resv_addr == addr:
             p[0] = src
-            ram_written(m, h, off)
+            ram_written(m, off, 4, h.id)
             h.x[d.rd] = 0
         else:
             h.x[d.rd] = 1
@@ -115,16 +101,16 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         h.pc += 4
         return st
     old = p[0]
-    if op == OP_AMOSWAP: p[0] = src
-    elif op == OP_AMOADD: p[0] = old + src
-    elif op == OP_AMOXOR: p[0] = old ^ src
-    elif op == OP_AMOAND: p[0] = old & src
-    elif op == OP_AMOOR: p[0] = old | src
-    elif op == OP_AMOMIN: p[0] = old if <int32_t>old < <int32_t>src else src
-    elif op == OP_AMOMAX: p[0] = old if <int32_t>old > <int32_t>src else src
-    elif op == OP_AMOMINU: p[0] = old if old < src else src
+    if op == OP_AMOSWAP_W: p[0] = src
+    elif op == OP_AMOADD_W: p[0] = old + src
+    elif op == OP_AMOXOR_W: p[0] = old ^ src
+    elif op == OP_AMOAND_W: p[0] = old & src
+    elif op == OP_AMOOR_W: p[0] = old | src
+    elif op == OP_AMOMIN_W: p[0] = old if <int32_t>old < <int32_t>src else src
+    elif op == OP_AMOMAX_W: p[0] = old if <int32_t>old > <int32_t>src else src
+    elif op == OP_AMOMINU_W: p[0] = old if old < src else src
     else: p[0] = old if old > src else src
-    ram_written(m, h, off)
+    ram_written(m, off, 4, h.id)
     h.x[d.rd] = old
     h.pc += 4
     return st
@@ -245,9 +231,9 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
         elif a == 0x80000000u and b == 0xFFFFFFFFu: x[d.rd] = 0
         else: x[d.rd] = <uint32_t>(<int32_t>a % <int32_t>b)
     elif op == OP_REMU: x[d.rd] = a if b == 0 else a % b
-    elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP or op == OP_AMOADD or op == OP_AMOXOR or
-          op == OP_AMOAND or op == OP_AMOOR or op == OP_AMOMIN or op == OP_AMOMAX or op == OP_AMOMINU or
-          op == OP_AMOMAXU):
+    elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP_W or op == OP_AMOADD_W or op == OP_AMOXOR_W or
+          op == OP_AMOAND_W or op == OP_AMOOR_W or op == OP_AMOMIN_W or op == OP_AMOMAX_W or op == OP_AMOMINU_W or
+          op == OP_AMOMAXU_W):
         return amo(m, h, d, op)
     elif (op == OP_CSRRW or op == OP_CSRRS or op == OP_CSRRC or op == OP_CSRRWI or op == OP_CSRRSI or
           op == OP_CSRRCI):

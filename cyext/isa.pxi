@@ -1,37 +1,15 @@
 # Instruction decoder: one pass over the encoding table (cyext/encoding.py) per new word, once per page.
-from cyext.encoding import ENCODINGS
+include "decode_gen.pxi"    # match/mask/format and register-use tables, generated from encoding.py
 
-cdef uint32_t _enc_match[128]
-cdef uint32_t _enc_mask[128]
-cdef uint8_t _enc_fmt[128]
-cdef int _nenc = 0
+def _check_generated():
+    # a core built from another encoding.py would decode differently from what Python believes
+    import cyext.encoding
+    import cyext.generate
+    if cyext.generate.digest(cyext.encoding) != GENERATED_FROM:
+        raise ImportError("cyext.core was built from another cyext/encoding.py: rebuild it "
+                          "(python setup.py build_ext --inplace)")
 
-# Register-use classes by format, for the read-before-overwrite tracking of register faults.
-cdef uint8_t _op_reads1[128]
-cdef uint8_t _op_reads2[128]
-cdef uint8_t _op_writes[128]
-
-cdef enum Fmt:
-    F_R, F_I, F_L, F_S, F_B, F_U, F_J, F_SH, F_C, F_CI, F_A, F_LR, F_N
-
-_FMT = {"R": F_R, "I": F_I, "L": F_L, "S": F_S, "B": F_B, "U": F_U, "J": F_J, "SH": F_SH,
-        "C": F_C, "CI": F_CI, "A": F_A, "LR": F_LR, "N": F_N}
-
-def _init_decoder():
-    global _nenc
-    from cyext.encoding import READS_RS1, READS_RS2, WRITES_RD
-    if len(ENCODINGS) + 3 != OP_COUNT:
-        raise ImportError("cyext.encoding.ENCODINGS does not match the Op enum in core.pxd")
-    _nenc = len(ENCODINGS)
-    for i, (name, match, mask, fmt) in enumerate(ENCODINGS):
-        _enc_match[i] = match
-        _enc_mask[i] = mask
-        _enc_fmt[i] = _FMT[fmt]
-        _op_reads1[i + 1] = fmt in READS_RS1
-        _op_reads2[i + 1] = fmt in READS_RS2
-        _op_writes[i + 1] = fmt in WRITES_RD
-
-_init_decoder()
+_check_generated()
 
 cdef inline int32_t _sext(uint32_t v, int bits) noexcept nogil:
     cdef int sh = 32 - bits
@@ -48,7 +26,7 @@ cdef void decode(uint32_t w, Insn* d) noexcept nogil:
     d.rs2 = (w >> 20) & 31
     d._pad = 0
     d.imm = 0
-    for i in range(_nenc):
+    for i in range(NENC):
         if (w & _enc_mask[i]) == _enc_match[i]:
             d.op = i + 1
             fmt = _enc_fmt[i]

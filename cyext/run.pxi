@@ -311,7 +311,7 @@ cdef void apply_memory_flips(Mach* m, uint64_t now) noexcept nogil:
         if m.hooks.mflip_cycle[i] <= now:
             off = m.hooks.mflip_off[i]
             m.ram[off] ^= <uint8_t>(1 << m.hooks.mflip_bit[i])
-            ram_written(m, &m.s.harts[0], off)
+            ram_written(m, off, 1, -1)          # not a store: every reservation on it breaks
         else:
             m.hooks.mflip_cycle[k] = m.hooks.mflip_cycle[i]
             m.hooks.mflip_off[k] = m.hooks.mflip_off[i]
@@ -324,18 +324,8 @@ cdef void device_events(Mach* m, uint64_t now) noexcept nogil:
     cdef DevEvent ev
     while m.s.nevents and m.s.events[0].cycle <= now:
         evq_pop(m.s, &ev)
-        if ev.kind == EV_BLK_DONE:
-            blk_done(m, &ev)
-        elif ev.kind == EV_NET_TX_DONE:
-            net_tx_done(m, &ev)
-        elif ev.kind == EV_PEER_TICK:
-            peer_tick(m, ev.cycle)
-        elif ev.kind == EV_NET_RX_ARRIVE:
-            peer_arrive(m, &ev)
-        elif ev.kind == EV_PEER_RX:
-            peer_reply(m, &ev)
-        elif ev.kind == EV_RX_TIMEOUT:
-            peer_timeout(m, ev.cycle)
+        if ev.kind < 32 and EVENT_OWNER[ev.kind] != NULL:
+            EVENT_OWNER[ev.kind].event(m, &ev)      # the row that owns the kind (bus.pxi)
 
 cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
     """Run rounds until something stops the machine; returns the stop reason.

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import itertools
+import types
 
 import pytest
 
-from cyext.encoding import ENCODINGS, READS_RS1, READS_RS2, WRITES_RD
-
-FORMATS = {"R", "I", "L", "S", "B", "U", "J", "SH", "C", "CI", "A", "LR", "N"}
+from cyext import encoding, generate
+from cyext.encoding import ENCODINGS, FORMATS, READS_RS1, READS_RS2, WRITES_RD
 
 
 def matches(word: int) -> list[str]:
@@ -17,8 +17,8 @@ def matches(word: int) -> list[str]:
 def test_names_unique_and_formats_known():
     names = [e[0] for e in ENCODINGS]
     assert len(names) == len(set(names))
-    assert {e[3] for e in ENCODINGS} <= FORMATS
-    assert READS_RS1 | READS_RS2 | WRITES_RD <= FORMATS
+    assert {e[3] for e in ENCODINGS} <= set(FORMATS) and len(set(FORMATS)) == len(FORMATS)
+    assert READS_RS1 | READS_RS2 | WRITES_RD <= set(FORMATS)
 
 
 @pytest.mark.parametrize("entry", ENCODINGS, ids=[e[0] for e in ENCODINGS])
@@ -48,20 +48,39 @@ def test_formats_follow_the_major_opcode():
     assert READS_RS2 == {"R", "S", "B", "A"}
 
 
-def test_op_enum_lines_up_with_encodings():
+def test_op_enum_is_generated_from_encodings():
     core = pytest.importorskip("cyext.core", reason="the Cython core is not built")
     ops = {m.name: m.value for m in core.Op}
     assert ops["OP_ILLEGAL"] == 0
     by_value = {v: k for k, v in ops.items()}
     assert len(by_value) == len(ops), "two Op members share a value"
     for i, (name, *_rest) in enumerate(ENCODINGS):
-        member = by_value.get(i + 1)
-        n = name.upper().replace(".", "_")
-        assert member in ("OP_" + n, "OP_" + n.removesuffix("_W")), f"Op {i + 1} is {member}, ENCODINGS has {name}"
+        assert by_value.get(i + 1) == "OP_" + name.upper().replace(".", "_"), name
     # the members after the instructions are the decoder's own (probe, stale slot, count), never an instruction
     extra = sorted((v, k) for k, v in ops.items() if v > len(ENCODINGS))
     assert extra[-1][1] == "OP_COUNT" and extra[-1][0] == len(ENCODINGS) + len(extra)
     assert [v for v, _ in extra] == list(range(len(ENCODINGS) + 1, len(ENCODINGS) + len(extra) + 1))
+    # the core was built from this very table
+    assert core.GENERATED_FROM == generate.digest(encoding)
+
+
+def test_generated_sources_match_a_fresh_generation():
+    # setup.py writes them at build time; once built, regenerating must give the same bytes
+    outputs = generate.outputs()
+    if not all(p.exists() for p in outputs):
+        pytest.skip("the generated sources are written by setup.py at build time")
+    for path, text in outputs.items():
+        assert path.read_text() == text, f"{path.name} is stale: rebuild (python setup.py build_ext --inplace)"
+
+
+def test_generation_follows_the_table():
+    # a changed table gives another Op enum and another digest, so a stale core refuses to import
+    fake = types.SimpleNamespace(**{k: getattr(encoding, k) for k in
+                                    ("ENCODINGS", "FORMATS", "READS_RS1", "READS_RS2", "WRITES_RD")})
+    fake.ENCODINGS = encoding.ENCODINGS[:-1]
+    assert generate.digest(fake) != generate.digest(encoding)
+    assert "OP_AMOMAXU_W" in generate.render_ops(encoding) and "OP_AMOMAXU_W" not in generate.render_ops(fake)
+    assert all(f in encoding.FORMATS for *_r, f in ENCODINGS)
 
 
 # One sample per instruction, assembled by the project toolchain (an independent encoder): each word must

@@ -323,3 +323,55 @@ def test_one_instruction_per_cycle_in_csrs():
     assert m.run().reason == "poweroff"
     x = m.harts[0].x
     assert (x[12] - x[10], x[13] - x[11]) == (12, 12)
+
+
+# ---- one integer check for everything that crosses into the core (workbench/machine/validate.py) ----
+
+INT_CALLS = {
+    "harts": lambda v: Machine(harts=v, ram_size=1 << 20),
+    "ram_size": lambda v: Machine(ram_size=v),
+    "quantum": lambda v: Machine(ram_size=1 << 20, quantum=v),
+    "disk_size": lambda v: Machine(ram_size=1 << 20, disk_size=v),
+    "nmi_vector": lambda v: Machine(ram_size=1 << 20, nmi_vector=v),
+    "boot_arg": lambda v: Machine(ram_size=1 << 20).reset(boot_arg=v),
+    "bit": lambda v: Machine(ram_size=1 << 20).inject_register(0, "a0", v, 1),
+    "at": lambda v: Machine(ram_size=1 << 20).failstop(0, at=v),
+    "at_cycle": lambda v: Machine(ram_size=1 << 20).inject_memory(RAM, 0, v),
+    "hart": lambda v: Machine(ram_size=1 << 20).fault_status(v),
+    "probe address": lambda v: Machine(ram_size=1 << 20).add_probe(v),
+    "address": lambda v: Machine(ram_size=1 << 20).read(v, 4),
+    "max_cycles": lambda v: Machine(ram_size=1 << 20).run(max_cycles=v),
+    "max_instructions": lambda v: Machine(ram_size=1 << 20).run(max_instructions=v),
+    "PLIC source": lambda v: Machine(ram_size=1 << 20).plic_raise(v),
+    "disk offset": lambda v: Machine(ram_size=1 << 20).write_disk(v, b"x"),
+    "blk_latency": lambda v: Machine(ram_size=1 << 20).configure_devices(blk_latency=v),
+    "seed": lambda v: Machine(ram_size=1 << 20).configure_peer([0], 1, 100, seed=v),
+    "pc (32 bits)": lambda v: setattr(Machine(ram_size=1 << 20).harts[0], "pc", v),
+}
+
+
+@pytest.mark.parametrize("field", sorted(INT_CALLS))
+@pytest.mark.parametrize("value", [True, False, 2 ** 64, -(2 ** 64), 1.0, "1", None])
+def test_integer_arguments_are_checked_with_the_field_named(field, value):
+    """A bool is not a count, a float not an index, and a number the core cannot hold is a ValueError
+    naming the field (never an OverflowError or TypeError from inside the core)."""
+    if value is None and field in ("max_cycles", "max_instructions", "blk_latency", "boot_arg"):
+        pytest.skip("None means no limit / keep the value")
+    if field == "at_cycle" and value is False:
+        pytest.skip("covered by True")
+    with pytest.raises(ValueError, match=field.replace("(", r"\(").replace(")", r"\)")):
+        INT_CALLS[field](value)
+
+
+def test_integer_check_accepts_numpy_and_reports_the_range():
+    import numpy as np
+    from workbench.machine.validate import IndexValueError, as_int
+    assert as_int(np.uint8(7), "x", 0, 10) == 7 and type(as_int(np.uint8(7), "x", 0, 10)) is int
+    with pytest.raises(ValueError, match=r"x must be an integer 0\.\.10, got 11"):
+        as_int(11, "x", 0, 10)
+    with pytest.raises(IndexError, match="hart"):
+        as_int(3, "hart", 0, 1, index=True)
+    assert issubclass(IndexValueError, ValueError)
+    m = Machine(harts=2, ram_size=1 << 20)
+    m.failstop(1, at=2 ** 64 - 1)                # the largest count the core holds is fine
+    m.inject_register(0, "a0", 31, 0)

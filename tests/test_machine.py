@@ -1140,11 +1140,63 @@ def test_probe_stop_then_snapshot_restore_continues():
     snap = m.snapshot()
     first = m.run()
     o = observe(m)
+    hits = m.probe_hits
     m.restore(snap)
+    assert len(m.probe_hits) == 1                # the discarded run's hit is forgotten
     assert m.run() == first
     assert observe(m) == o
-    hits = m.probe_hits          # the log is not rolled back: the next visit is logged once per run
-    assert len(hits) == 3 and hits[1] == hits[2] and hits[0][0] < hits[1][0]
+    assert m.probe_hits == hits and len(hits) == 2 and hits[0][0] < hits[1][0]
+
+
+LOOP100 = source(f"""
+    li s1, 100
+loop:
+probe_here:
+    addi s1, s1, -1
+    bnez s1, loop
+{EXIT}""")
+
+
+def test_restore_rolls_the_probe_log_back_to_the_snapshot():
+    """A campaign restoring per run must not read the hits of runs it threw away."""
+    m = boot(LOOP100)
+    m.add_probe(sym(LOOP100, "probe_here"))
+    m.run(max_instructions=2 * 10 + 1)
+    before = m.probe_hits
+    assert len(before) == 10
+    snap = m.snapshot()
+    m.run(max_instructions=2 * 50)
+    assert len(m.probe_hits) == 60
+    m.restore(snap)
+    assert m.probe_hits == before
+    # clearing is public, and a restore brings back what the snapshot saw
+    m.clear_probe_hits()
+    assert m.probe_hits == []
+    m.restore(snap)
+    assert m.probe_hits == before
+    m.clear_probe_hits()
+    empty = m.snapshot()
+    m.run()
+    assert len(m.probe_hits) == 90
+    m.restore(empty)
+    assert m.probe_hits == []
+
+
+def test_memory_flip_breaks_every_harts_reservation():
+    """A flip is no hart's store: the reservation of hart 0 on the word breaks too (one RAM-write path)."""
+    text = source(f"""
+    la t0, word
+    lr.w a1, (t0)
+1:  j 1b
+""", data="word: .word 0")
+    m = boot(text, harts=2)
+    m.run(max_cycles=100)
+    word = sym(text, "word")
+    assert [h.state["reservation"] for h in m.harts] == [word, word]
+    m.inject_memory(word + 2, 3, m.cycle + 10)
+    m.run(max_cycles=100)
+    assert [h.state["reservation"] for h in m.harts] == [None, None]
+    assert m.read(word, 4) == bytes([0, 0, 8, 0])
 
 
 def test_probe_on_code_the_program_rewrites():

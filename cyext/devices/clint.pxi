@@ -1,10 +1,14 @@
 # CLINT (SiFive layout, as QEMU virt): msip per hart, mtimecmp per hart, mtime at 10 MHz.
 # mtime is derived from the reading hart's local cycle count, so it never goes back on one hart.
 
-cdef inline uint64_t mtime_of(Mach* m, Hart* h) noexcept nogil:
-    return <uint64_t>(<int64_t>(h.cycle // 10) + m.s.clint.mtime_off)
+cdef enum:
+    CYCLES_PER_SECOND = 100000000   # nominal clock: one instruction is one cycle (workbench.machine.clock)
+    MTIME_DIVIDER = 10      # cycles per mtime tick: 100 MHz cycles, 10 MHz timebase (platform.h TIMEBASE_HZ)
 
-cdef int clint_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val) noexcept nogil:
+cdef inline uint64_t mtime_of(Mach* m, Hart* h) noexcept nogil:
+    return <uint64_t>(<int64_t>(h.cycle // MTIME_DIVIDER) + m.s.clint.mtime_off)
+
+cdef int clint_load(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t* val, int peek) noexcept nogil:
     cdef uint32_t i
     cdef uint64_t v
     if off < 0x4000:
@@ -20,7 +24,7 @@ cdef int clint_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val) noe
     val[0] = <uint32_t>(v >> 32) if off & 4 else <uint32_t>v
     return 0
 
-cdef int clint_store(Mach* m, Hart* h, uint32_t off, int size, uint32_t val) noexcept nogil:
+cdef int clint_store(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t val) noexcept nogil:
     cdef uint32_t i
     cdef uint64_t v
     if off < 0x4000:
@@ -43,7 +47,7 @@ cdef int clint_store(Mach* m, Hart* h, uint32_t off, int size, uint32_t val) noe
             v = (v & 0xFFFFFFFFu) | ((<uint64_t>val) << 32)
         else:
             v = (v & 0xFFFFFFFF00000000u) | val
-        m.s.clint.mtime_off = <int64_t>v - <int64_t>(h.cycle // 10)
+        m.s.clint.mtime_off = <int64_t>v - <int64_t>(h.cycle // MTIME_DIVIDER)
         return 0
     return -1
 
@@ -51,7 +55,7 @@ cdef inline uint64_t clint_timer_cycle(Mach* m, Hart* h) noexcept nogil:
     """The hart-local cycle at which mtime reaches this hart's mtimecmp."""
     cdef int64_t t = <int64_t>m.s.clint.mtimecmp[h.id] - m.s.clint.mtime_off
     if m.s.clint.mtimecmp[h.id] >= (<uint64_t>1) << 58:
-        return NEVER          # far beyond any run (and cycles = 10 * ticks must not overflow)
+        return NEVER          # far beyond any run (and cycles = ticks * divider must not overflow)
     if t <= 0:
         return 0
-    return <uint64_t>t * 10
+    return <uint64_t>t * MTIME_DIVIDER

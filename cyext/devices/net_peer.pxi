@@ -18,7 +18,7 @@ cdef enum:
     PREC_OK = 1             # the first reply's payload was right
     PREC_BAD = 2            # some reply's payload was wrong
     PREC_OOO = 4            # the first reply came after a reply to a later request
-    # Peer.ctr indices (names in core.pyx PEER_COUNTERS)
+    # Peer.ctr indices (names in its bus.pxi row)
     PEER_SENT = 0
     PEER_REPLIES = 1        # reply frames for a known request (duplicates included)
     PEER_OK = 2             # requests whose first reply was right
@@ -210,3 +210,13 @@ cdef void peer_reply(Mach* m, DevEvent* ev) noexcept nogil:
         p.ctr[PEER_OUT_OF_ORDER] += 1
     else:
         p.max_replied[ev.a] = ev.b + 1
+
+cdef void peer_event(Mach* m, DevEvent* ev) noexcept nogil:
+    if ev.kind == EV_PEER_TICK:
+        peer_tick(m, ev.cycle)
+    elif ev.kind == EV_NET_RX_ARRIVE:
+        peer_arrive(m, ev)
+    elif ev.kind == EV_PEER_RX:
+        peer_reply(m, ev)
+    elif ev.kind == EV_RX_TIMEOUT:
+        peer_timeout(m, ev.cycle)

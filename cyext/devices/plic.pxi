@@ -19,7 +19,7 @@ cdef inline void plic_update(Plic* p) noexcept nogil:
     # gateway: a line that is high and not in service becomes pending
     p.pending |= p.level & ~p.claimed
 
-cdef int plic_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val, int peek) noexcept nogil:
+cdef int plic_load(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t* val, int peek) noexcept nogil:
     cdef Plic* p = &m.s.plic
     cdef uint32_t ctx, nctx = 2 * m.s.nharts
     cdef int src
@@ -47,7 +47,7 @@ cdef int plic_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val, int 
         return -1
     return 0
 
-cdef int plic_store(Mach* m, Hart* h, uint32_t off, int size, uint32_t val) noexcept nogil:
+cdef int plic_store(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t val) noexcept nogil:
     cdef Plic* p = &m.s.plic
     cdef uint32_t ctx, nctx = 2 * m.s.nharts
     if off < 0x1000:

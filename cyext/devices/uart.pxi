@@ -1,6 +1,6 @@
 # UART 16550 subset: transmit only; every byte written to THR is appended to the console.
 
-cdef int uart_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val) noexcept nogil:
+cdef int uart_load(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t* val, int peek) noexcept nogil:
     if off == 5:
         val[0] = 0x60          # LSR: transmitter empty, holding register empty
     elif off < 8:
@@ -9,7 +9,7 @@ cdef int uart_load(Mach* m, Hart* h, uint32_t off, int size, uint32_t* val) noex
         return -1
     return 0
 
-cdef int uart_store(Mach* m, Hart* h, uint32_t off, int size, uint32_t val) noexcept nogil:
+cdef int uart_store(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t val) noexcept nogil:
     cdef uint64_t cap
     cdef char* grown
     if off == 0 and not (m.s.uart.regs[3] & 0x80):     # THR (DLAB clear)

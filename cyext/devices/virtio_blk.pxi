@@ -12,7 +12,7 @@ cdef enum:
     VBLK_S_IOERR = 1
     VBLK_S_UNSUPP = 2
     DISK_BLOCK_SHIFT = 12           # dirty tracking granule of the disk
-    # Virtio.ctr indices of the block device (names in core.pyx BLK_COUNTERS)
+    # Virtio.ctr indices of the block device (names in its bus.pxi row)
     VBLK_READS = 0
     VBLK_WRITES = 1
     VBLK_FLUSHES = 2
@@ -66,7 +66,7 @@ cdef void blk_done(Mach* m, DevEvent* ev) noexcept nogil:
     cdef Virtio* d = &m.s.vdev[VDEV_BLK]
     cdef Seg segs[VIRTIO_QUEUE_MAX]
     cdef int n, r
-    cdef uint32_t rlen, wlen, kind, used = 1, len, b
+    cdef uint32_t rlen, wlen, kind, used = 1, len
     cdef uint64_t sector, pos
     cdef uint8_t status = VBLK_S_OK
     cdef uint8_t ident[20]
@@ -92,8 +92,7 @@ cdef void blk_done(Mach* m, DevEvent* ev) noexcept nogil:
             pos = sector << 9
             segs_read(m, segs, n, 16, m.disk + pos, len)
             if len:
-                for b in range(pos >> DISK_BLOCK_SHIFT, ((pos + len - 1) >> DISK_BLOCK_SHIFT) + 1):
-                    m.dblock_epoch[b] = m.epoch
+                stamp_range(m.dblock_epoch, pos, len, DISK_BLOCK_SHIFT, m.epoch)
             d.ctr[VBLK_WRITES] += 1
             d.ctr[VBLK_SECTORS_WRITTEN] += len >> 9
             d.q[0].bytes += len
@@ -111,6 +110,9 @@ cdef void blk_done(Mach* m, DevEvent* ev) noexcept nogil:
         d.ctr[VBLK_UNSUPP] += 1
     segs_write(m, segs, n, wlen - 1, &status, 1)
     vq_push_used(m, VDEV_BLK, 0, ev.b, used)
+
+cdef void blk_event(Mach* m, DevEvent* ev) noexcept nogil:
+    blk_done(m, ev)                     # its one event kind: EV_BLK_DONE
 
 cdef void blk_config(Mach* m, uint8_t* cfg) noexcept nogil:
     """struct virtio_blk_config: capacity (sectors), size_max, seg_max, geometry, blk_size."""

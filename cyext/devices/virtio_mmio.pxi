@@ -1,19 +1,16 @@
 # virtio-mmio version 2 transport (virtio 1.2 spec, 4.2.2) and split virtqueues (2.7), shared by the
-# block and network devices. Eight slots at 0x10001000 + 0x1000*i with PLIC source i + 1, as QEMU's
-# `virt`: slot 7 holds the block device, slot 6 the network device, the others answer as empty slots
-# (magic, version 2, device id 0), as QEMU does. Every guest-supplied address and length is checked;
+# block and network devices. Eight slots (bus.pxi: base, stride, which slot holds which device) with PLIC
+# source slot + 1, as QEMU's `virt`; the empty slots answer (magic, version 2, device id 0), as QEMU does.
+# A row's `unit` is its first slot. Every guest-supplied address and length is checked;
 # a malformed ring or chain sets DEVICE_NEEDS_RESET and stops the device until the driver resets it.
 
 cdef enum:
-    VIRTIO_BASE = 0x10001000
     VIRTIO_MAGIC = 0x74726976       # "virt"
     VIRTIO_VENDOR = 0x554D4551      # "QEMU"
     VIRTIO_QUEUE_MAX = 64
     VIRTIO_CHAIN_MAX_BYTES = 1 << 20
     VDEV_BLK = 0
     VDEV_NET = 1
-    SLOT_BLK = 7
-    SLOT_NET = 6
     VS_ACK = 1
     VS_DRIVER = 2
     VS_DRIVER_OK = 4
@@ -50,8 +47,14 @@ cdef struct Seg:            # one descriptor of a validated chain
     uint32_t len
     uint32_t write
 
+cdef inline uint32_t virtio_irq(uint32_t slot) noexcept nogil:
+    return slot + 1                     # PLIC source of a slot (QEMU virt numbering, platform.h VIRTIO_IRQ)
+
+cdef inline uint32_t vdev_slot(int dev) noexcept nogil:
+    return SLOT_BLK if dev == VDEV_BLK else SLOT_NET
+
 cdef inline uint32_t vdev_irq(int dev) noexcept nogil:
-    return (SLOT_BLK if dev == VDEV_BLK else SLOT_NET) + 1
+    return virtio_irq(vdev_slot(dev))
 
 cdef inline uint32_t vdev_nqueues(int dev) noexcept nogil:
     return 1 if dev == VDEV_BLK else 2
@@ -77,31 +80,10 @@ cdef inline int64_t guest_off(Mach* m, uint64_t addr, uint64_t n, uint32_t align
         return -1
     return <int64_t>(addr - RAM_BASE64)
 
-cdef void dma_written(Mach* m, uint32_t off, uint32_t n) noexcept nogil:
-    """Bookkeeping of a device write into RAM, as for a store: dirty pages, stale decoded words, and
-    every hart's LR reservation on the range."""
-    cdef uint32_t p, w, w0, w1, i, end
-    cdef Hart* h
-    if n == 0:
-        return
-    end = off + n
-    for p in range(off >> PAGE_SHIFT, ((end - 1) >> PAGE_SHIFT) + 1):
-        m.page_epoch[p] = m.epoch
-        if m.page_valid[p]:
-            w0 = (off >> 2) if (off >> PAGE_SHIFT) == p else (p << (PAGE_SHIFT - 2))
-            w1 = ((end - 1) >> 2) if ((end - 1) >> PAGE_SHIFT) == p else ((p + 1) << (PAGE_SHIFT - 2)) - 1
-            for w in range(w0, w1 + 1):
-                m.pages[p][w & ((1 << (PAGE_SHIFT - 2)) - 1)].op = OP_REDECODE
-    if m.nresv:
-        for i in range(m.s.nharts):
-            h = &m.s.harts[i]
-            if h.resv_valid and h.resv_addr - RAM_BASE + 4 > off and h.resv_addr - RAM_BASE < end:
-                h.resv_valid = 0
-                m.nresv -= 1
-
 cdef inline void dma_put(Mach* m, uint32_t off, const void* src, uint32_t n) noexcept nogil:
     memcpy(m.ram + off, src, n)
-    dma_written(m, off, n)
+    if n:
+        ram_written(m, off, n, -1)
 
 cdef void segs_read(Mach* m, Seg* segs, int n, uint32_t skip, uint8_t* dst, uint32_t len) noexcept nogil:
     """Copy `len` bytes of the chain's device-readable part, from byte `skip` on, into dst."""
@@ -278,9 +260,10 @@ cdef inline int vdev_of_slot(uint32_t slot) noexcept nogil:
         return VDEV_NET
     return -1
 
-cdef int virtio_load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val) noexcept nogil:
+cdef int virtio_load(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t* val, int peek) noexcept nogil:
     """Register read (never has side effects, so peeking is the same)."""
-    cdef uint32_t slot = (addr - VIRTIO_BASE) >> 12, off = addr & 0xFFF
+    cdef uint32_t slot = unit + off // VIRTIO_STRIDE
+    off %= VIRTIO_STRIDE
     cdef int dev = vdev_of_slot(slot)
     cdef Virtio* d
     cdef VirtQueue* q
@@ -323,8 +306,9 @@ cdef int virtio_load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val) n
         elif off == 0x0A0: val[0] = q.used
     return 0
 
-cdef int virtio_store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) noexcept nogil:
-    cdef uint32_t slot = (addr - VIRTIO_BASE) >> 12, off = addr & 0xFFF, old, qi
+cdef int virtio_store(Mach* m, Hart* h, uint32_t unit, uint32_t off, int size, uint32_t val) noexcept nogil:
+    cdef uint32_t slot = unit + off // VIRTIO_STRIDE, old, qi
+    off %= VIRTIO_STRIDE
     cdef int dev = vdev_of_slot(slot)
     cdef Virtio* d
     cdef VirtQueue* q

@@ -6,7 +6,7 @@
 cdef enum:
     VNET_HDR_LEN = 12
     VNET_FRAME_MAX = 1514
-    # Virtio.ctr indices of the network device (names in core.pyx NET_COUNTERS)
+    # Virtio.ctr indices of the network device (names in its bus.pxi row)
     VNET_TX_FRAMES = 0
     VNET_TX_BYTES = 1
     VNET_RX_FRAMES = 2
@@ -89,6 +89,9 @@ cdef int net_rx(Mach* m, const uint8_t* frame, uint32_t flen) noexcept nogil:
     d.q[0].bytes += flen
     vq_push_used(m, VDEV_NET, 0, head, VNET_HDR_LEN + flen)
     return 1
+
+cdef void net_event(Mach* m, DevEvent* ev) noexcept nogil:
+    net_tx_done(m, ev)                  # its one event kind: EV_NET_TX_DONE
 
 cdef void net_config(Mach* m, uint8_t* cfg) noexcept nogil:
     """struct virtio_net_config: mac, status (LINK_UP), max_virtqueue_pairs, mtu."""

@@ -5,6 +5,7 @@ core (so nothing from Python can crash it), loads ELF images, runs, injects faul
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import struct
@@ -17,14 +18,12 @@ import numpy as np
 from cyext import core as _core
 from cyext.encoding import CSRS
 from workbench.machine import snapfile
+from workbench.machine.board import (  # noqa: F401  (re-exported: the board map lives in the core's table)
+    BLK_SLOT, BOARD, MAX_HARTS, NET_SLOT, PEER_MAX_PAYLOAD, RAM_BASE, VIRTIO_BASE, Device)
 from workbench.machine.snapfile import SnapshotError  # noqa: F401  (re-exported)
+from workbench.machine.validate import U32_MAX, U64_MAX, as_int, as_u32
 
-RAM_BASE = 0x8000_0000
-MAX_HARTS = 8
 DEFAULT_DISK_SIZE = 16 << 20
-PEER_MAX_PAYLOAD = 1514 - 30
-VIRTIO_BASE = 0x1000_1000      # slot i at VIRTIO_BASE + 0x1000*i, PLIC source i + 1 (QEMU virt)
-BLK_SLOT, NET_SLOT = 7, 6
 DEFAULT_NMI_VECTOR = RAM_BASE + 4
 
 ABI_NAMES = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
@@ -36,7 +35,7 @@ def register_number(reg: int | str) -> int:
     """x-register number for 5, "x5", "t0" or "fp"; ValueError otherwise."""
     if isinstance(reg, (int, np.integer)) and not isinstance(reg, bool):
         if 0 <= reg < 32:
-            return int(reg)
+            return as_int(reg, "register", 0, 31)
     elif isinstance(reg, str):
         name = reg.strip().lower()
         if name == "fp":
@@ -54,17 +53,7 @@ def csr_number(csr: int | str) -> int:
             return CSRS[csr.strip().lower()]
         except KeyError:
             raise ValueError(f"unknown CSR {csr!r}; known: {', '.join(sorted(CSRS))}") from None
-    if isinstance(csr, (int, np.integer)) and 0 <= csr < 4096:
-        return int(csr)
-    raise ValueError(f"CSR must be a name or a number 0..4095, got {csr!r}")
-
-
-def _u32(value, what: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
-    if not -(1 << 31) <= value < (1 << 32):
-        raise ValueError(f"{what} {value:#x} does not fit in 32 bits")
-    return int(value) & 0xFFFF_FFFF
+    return as_int(csr, "CSR (a name or a number)", 0, 4095)
 
 
 @dataclass(frozen=True)
@@ -89,7 +78,7 @@ class Registers:
         return self._core.get_reg(self._hart, register_number(reg))
 
     def __setitem__(self, reg, value):
-        self._core.set_reg(self._hart, register_number(reg), _u32(value, "register value"))
+        self._core.set_reg(self._hart, register_number(reg), as_u32(value, "register value"))
 
     def __len__(self):
         return 32
@@ -114,7 +103,7 @@ class Hart:
 
     @pc.setter
     def pc(self, value):
-        self._core.set_pc(self.index, _u32(value, "pc"))
+        self._core.set_pc(self.index, as_u32(value, "pc"))
 
     @property
     def priv(self) -> int:
@@ -146,7 +135,7 @@ class Hart:
     def set_csr(self, name: int | str, value: int) -> None:
         """Write a CSR as a csrw instruction in machine mode would (WARL rules apply)."""
         num = csr_number(name)
-        if not self._core.csr_write(self.index, num, _u32(value, "CSR value")):
+        if not self._core.csr_write(self.index, num, as_u32(value, "CSR value")):
             raise ValueError(f"hart {self.index} has no CSR {name!r} ({num:#x})")
 
     def __repr__(self):
@@ -158,20 +147,17 @@ class Machine:
 
     def __init__(self, harts: int = 1, ram_size: int = 64 << 20, *, quantum: int = 1000,
                  nmi_vector: int = DEFAULT_NMI_VECTOR, boot_arg: int = 0, disk_size: int = DEFAULT_DISK_SIZE):
-        if not isinstance(harts, (int, np.integer)) or not 1 <= harts <= MAX_HARTS:
-            raise ValueError(f"harts must be 1..{MAX_HARTS}, got {harts!r}")
-        if not isinstance(ram_size, (int, np.integer)) or ram_size < 64 << 10 or ram_size > 1 << 30 \
-                or ram_size % 4096:
+        harts = as_int(harts, "harts", 1, MAX_HARTS)
+        ram_size = as_int(ram_size, "ram_size", 64 << 10, BOARD["ram"].size)
+        if ram_size % 4096:
             raise ValueError(f"ram_size must be a multiple of 4096 between 64 KiB and 1 GiB, got {ram_size!r}")
-        if not isinstance(quantum, (int, np.integer)) or not 1 <= quantum <= 1_000_000:
-            raise ValueError(f"quantum must be 1..1000000 cycles, got {quantum!r}")
-        if not isinstance(disk_size, (int, np.integer)) or isinstance(disk_size, bool) or disk_size < 4096 \
-                or disk_size > 1 << 30 or disk_size % 4096:
+        quantum = as_int(quantum, "quantum", 1, 1_000_000)
+        disk_size = as_int(disk_size, "disk_size", 4096, 1 << 30)
+        if disk_size % 4096:
             raise ValueError(f"disk_size must be a multiple of 4096 between 4 KiB and 1 GiB, got {disk_size!r}")
-        self._core = _core.Core(int(harts), int(ram_size), int(quantum), _u32(nmi_vector, "nmi_vector"),
-                                int(disk_size))
-        self.boot_arg = _u32(boot_arg, "boot_arg")
-        self.nmi_vector = _u32(nmi_vector, "nmi_vector")
+        self._core = _core.Core(harts, ram_size, quantum, as_u32(nmi_vector, "nmi_vector"), disk_size)
+        self.boot_arg = as_u32(boot_arg, "boot_arg")
+        self.nmi_vector = as_u32(nmi_vector, "nmi_vector")
         self._core.reset(self.boot_arg)
         self.harts = tuple(Hart(self._core, i) for i in range(harts))
         self._probes: dict[int, bool] = {}
@@ -187,19 +173,21 @@ class Machine:
     def quantum(self) -> int:
         return self._core.quantum
 
-    def _ram_offset(self, addr: int, n: int) -> int:
-        if not isinstance(addr, (int, np.integer)) or isinstance(addr, bool):
-            raise TypeError(f"address must be an integer, got {type(addr).__name__}")
-        off = int(addr) - RAM_BASE
+    @property
+    def board(self) -> dict[str, Device]:
+        """The board map (the core's device table), with RAM at this machine's size."""
+        return {**BOARD, "ram": dataclasses.replace(BOARD["ram"], size=self.ram_size)}
+
+    def _ram_offset(self, addr: int, n: int, field: str = "address") -> int:
+        addr = as_int(addr, field, None, None)
+        off = addr - RAM_BASE
         if n < 0 or off < 0 or off + n > self.ram_size:
-            raise ValueError(f"[{int(addr):#x}, {int(addr) + n:#x}) is outside RAM "
+            raise ValueError(f"{field} range [{addr:#x}, {addr + n:#x}) is outside RAM "
                              f"[{RAM_BASE:#x}, {RAM_BASE + self.ram_size:#x})")
         return off
 
     def _hart_index(self, hart) -> int:
-        if not isinstance(hart, (int, np.integer)) or isinstance(hart, bool) or not 0 <= hart < len(self.harts):
-            raise IndexError(f"hart {hart!r} out of range: this machine has harts 0..{len(self.harts) - 1}")
-        return int(hart)
+        return as_int(hart, "hart", 0, len(self.harts) - 1, index=True)
 
     # -- memory -----------------------------------------------------------------------------------
 
@@ -229,9 +217,9 @@ class Machine:
 
     def peek_device(self, addr: int, size: int = 4, hart: int = 0) -> int:
         """Read a device register without side effects (a PLIC claim read claims nothing)."""
-        if size not in (1, 2, 4):
+        if as_int(size, "size", 1, 4) == 3:
             raise ValueError(f"size must be 1, 2 or 4, got {size!r}")
-        value = self._core.peek_mmio(_u32(addr, "address"), size, self._hart_index(hart))
+        value = self._core.peek_mmio(as_u32(addr, "address"), size, self._hart_index(hart))
         if value is None:
             raise ValueError(f"no device register at {addr:#x}")
         return value
@@ -283,18 +271,19 @@ class Machine:
 
     def run(self, max_instructions: int | None = None, max_cycles: int | None = None) -> StopInfo:
         """Run until the program stops the machine or a limit (counted from now) is reached."""
-        for name, v in (("max_instructions", max_instructions), ("max_cycles", max_cycles)):
-            if v is not None and (not isinstance(v, (int, np.integer)) or v <= 0):
-                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
-        reason, code, hart = self._core.run(-1 if max_instructions is None else int(max_instructions),
-                                            0 if max_cycles is None else int(max_cycles))
+        # the core counts instructions in an int64 and adds max_cycles to the clock in a uint64
+        max_instructions = None if max_instructions is None else as_int(max_instructions, "max_instructions",
+                                                                        1, (1 << 63) - 1)
+        max_cycles = None if max_cycles is None else as_int(max_cycles, "max_cycles", 1, 1 << 62)
+        reason, code, hart = self._core.run(-1 if max_instructions is None else max_instructions,
+                                            0 if max_cycles is None else max_cycles)
         self._last_stop = StopInfo(reason, code, hart, self.cycle, self.instructions)
         return self._last_stop
 
     def reset(self, boot_arg: int | None = None) -> None:
         """Power-on reset of harts and devices; RAM keeps its contents. Armed fault hooks are dropped."""
         if boot_arg is not None:
-            self.boot_arg = _u32(boot_arg, "boot_arg")
+            self.boot_arg = as_u32(boot_arg, "boot_arg")
         self._core.reset(self.boot_arg)
         self._core.disarm_all()
 
@@ -309,9 +298,7 @@ class Machine:
 
     @staticmethod
     def _plic_source(source) -> int:
-        if not isinstance(source, (int, np.integer)) or not 1 <= source < 64:
-            raise ValueError(f"PLIC source must be 1..63, got {source!r}")
-        return int(source)
+        return as_int(source, "PLIC source", 1, 63)
 
     # -- disk, virtio devices and the network peer (README: Devices) --------------------------------
 
@@ -330,12 +317,11 @@ class Machine:
 
     def write_disk(self, offset: int, data) -> None:
         data = bytes(data)
-        if not isinstance(offset, (int, np.integer)) or isinstance(offset, bool):
-            raise TypeError(f"disk offset must be an integer, got {type(offset).__name__}")
+        offset = as_int(offset, "disk offset", None, None)
         if offset < 0 or offset + len(data) > self.disk_size:
-            raise ValueError(f"[{int(offset):#x}, {int(offset) + len(data):#x}) is outside the disk "
+            raise ValueError(f"disk offset range [{offset:#x}, {offset + len(data):#x}) is outside the disk "
                              f"[0, {self.disk_size:#x})")
-        self._core.write_disk(int(offset), data)
+        self._core.write_disk(offset, data)
 
     @property
     def device_config(self) -> dict:
@@ -352,9 +338,7 @@ class Machine:
                         ("net_wire_latency", net_wire_latency), ("net_tx_latency", net_tx_latency),
                         ("rx_wait_limit", rx_wait_limit)):
             if v is not None:
-                if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not 0 <= v < 1 << 40:
-                    raise ValueError(f"{name} must be a cycle count 0..2**40, got {v!r}")
-                cfg[name] = int(v)
+                cfg[name] = as_int(v, name, 0, 1 << 40)
         if mac is not None:
             if isinstance(mac, str):
                 try:
@@ -373,19 +357,17 @@ class Machine:
         count-1 to every AppVM in `appvms`, one round every `interval_cycles`, each with `payload_len`
         payload bytes derived from `seed` (README: Devices). Replaces an earlier configuration and its
         records; `appvms=[]` turns the peer off."""
-        appvms = list(appvms)
-        if len(appvms) > 8 or len(set(appvms)) != len(appvms) or not all(
-                isinstance(a, (int, np.integer)) and not isinstance(a, bool) and 0 <= a < 256 for a in appvms):
+        appvms = [as_int(a, "appvms entry", 0, 255) for a in appvms]
+        if len(appvms) > 8 or len(set(appvms)) != len(appvms):
             raise ValueError(f"appvms must be up to 8 distinct AppVM indices 0..255, got {appvms!r}")
-        for name, v, lo, hi in (("count", count, 0, 1 << 24), ("interval_cycles", interval_cycles, 1, 1 << 40),
-                                ("payload_len", payload_len, 0, PEER_MAX_PAYLOAD),
-                                ("start_cycle", start_cycle, 0, 1 << 62), ("seed", seed, 0, (1 << 64) - 1)):
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
-                raise ValueError(f"{name} must be an integer {lo}..{hi}, got {v!r}")
+        count = as_int(count, "count", 0, 1 << 24)
+        interval_cycles = as_int(interval_cycles, "interval_cycles", 1, 1 << 40)
+        payload_len = as_int(payload_len, "payload_len", 0, PEER_MAX_PAYLOAD)
+        start_cycle = as_int(start_cycle, "start_cycle", 0, 1 << 62)
+        seed = as_int(seed, "seed", 0, U64_MAX)
         if len(appvms) * count > 1 << 24:
             raise ValueError(f"{len(appvms)} AppVMs x {count} requests is more than the peer records (2**24)")
-        self._core.configure_peer([int(a) for a in appvms], int(count), int(interval_cycles), int(payload_len),
-                                  int(start_cycle), int(seed))
+        self._core.configure_peer(appvms, count, interval_cycles, payload_len, start_cycle, seed)
 
     @property
     def peer_config(self) -> dict:
@@ -442,19 +424,25 @@ class Machine:
 
     def add_probe(self, addr: int, stop: bool = False) -> None:
         """Record (cycle, hart, pc) whenever a hart is about to execute `addr`; optionally stop there."""
-        self._ram_offset(addr, 4)
+        addr = RAM_BASE + self._ram_offset(addr, 4, "probe address")
         if addr % 4:
             raise ValueError(f"probe address {addr:#x} is not 4-byte aligned")
-        self._probes[int(addr)] = bool(stop)
+        self._probes[addr] = bool(stop)
         self._core.set_probes(list(self._probes), list(self._probes.values()))
 
     def remove_probe(self, addr: int) -> None:
-        self._probes.pop(int(addr), None)
+        self._probes.pop(as_int(addr, "probe address", 0, U32_MAX), None)
         self._core.set_probes(list(self._probes), list(self._probes.values()))
 
     @property
     def probe_hits(self) -> list[tuple[int, int, int]]:
+        """(cycle, hart, pc) of every probe hit since the last clear; `restore` returns it to what it
+        was at the snapshot."""
         return self._core.probe_hits()
+
+    def clear_probe_hits(self) -> None:
+        """Forget the probe hits logged so far (the probes stay)."""
+        self._core.clear_probe_hits()
 
     # -- fault hooks --------------------------------------------------------------------------------
 
@@ -467,10 +455,8 @@ class Machine:
         overwritten first means the run is provably unaffected, and with `stop_on_masked` it stops there
         with reason "masked". `fault_status(hart)` tells what happened."""
         h = self._hart_index(hart)
-        if not isinstance(bit, (int, np.integer)) or not 0 <= bit < 32:
-            raise ValueError(f"bit must be 0..31, got {bit!r}")
-        if not isinstance(at, (int, np.integer)) or at < 0:
-            raise ValueError(f"at must be a non-negative instruction count, got {at!r}")
+        bit = as_int(bit, "bit", 0, 31)
+        at = as_int(at, "at", 0, U64_MAX)
         if isinstance(reg, str) and reg.lower() == "pc":
             kind, index = 1, 0
         elif isinstance(reg, str) and reg.lower() in CSRS:
@@ -485,16 +471,14 @@ class Machine:
             if unknown:
                 raise ValueError(f"unknown context keys {sorted(unknown)}: allowed 'priv', 'pc_range'")
             if context.get("priv") is not None:
-                priv = context["priv"]
+                priv = as_int(context["priv"], "context priv", 0, 3)
                 if priv not in (0, 3):
                     raise ValueError(f"context priv must be 0 (user) or 3 (machine), got {priv!r}")
             if context.get("pc_range") is not None:
-                lo, hi = (_u32(v, "pc_range bound") for v in context["pc_range"])
+                lo, hi = (as_u32(v, "pc_range bound") for v in context["pc_range"])
                 if hi <= lo:
                     raise ValueError(f"pc_range must be (lo, hi) with lo < hi, got {context['pc_range']!r}")
-        elif not use_ctx:
-            pass
-        self._core.arm_flip(h, kind, index, int(bit), int(at), priv, lo, hi, use_ctx, bool(stop_on_masked))
+        self._core.arm_flip(h, kind, index, bit, at, priv, lo, hi, use_ctx, bool(stop_on_masked))
 
     def fault_status(self, hart: int) -> dict:
         """State of the register flip armed on `hart`: armed/fired, when, old value, read or overwritten."""
@@ -504,19 +488,14 @@ class Machine:
         """Flip `bit` of the RAM byte at `addr` when the first hart's clock reaches `at_cycle` (harts that
         run later in the same round see it from the start of their turn)."""
         off = self._ram_offset(addr, 1)
-        if not isinstance(bit, (int, np.integer)) or not 0 <= bit < 8:
-            raise ValueError(f"a memory flip's bit must be 0..7 (one byte), got {bit!r}")
-        if not isinstance(at_cycle, (int, np.integer)) or at_cycle < max(h.cycle for h in self.harts):
-            raise ValueError(f"at_cycle must be a cycle not yet reached by any hart "
-                             f"(>= {max(h.cycle for h in self.harts)}), got {at_cycle!r}")
-        self._core.arm_memory_flip(off, int(bit), int(at_cycle))
+        bit = as_int(bit, "bit (of one byte)", 0, 7)
+        # a cycle not yet reached by any hart
+        at_cycle = as_int(at_cycle, "at_cycle", max(h.cycle for h in self.harts), U64_MAX)
+        self._core.arm_memory_flip(off, bit, at_cycle)
 
     def failstop(self, hart: int, at: int) -> None:
         """Stop `hart` for good when its instruction count reaches `at`."""
-        h = self._hart_index(hart)
-        if not isinstance(at, (int, np.integer)) or at < 0:
-            raise ValueError(f"at must be a non-negative instruction count, got {at!r}")
-        self._core.arm_failstop(h, int(at))
+        self._core.arm_failstop(self._hart_index(hart), as_int(at, "at", 0, U64_MAX))
 
     # -- snapshots ----------------------------------------------------------------------------------
 

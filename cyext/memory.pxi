@@ -1,0 +1,52 @@
+# "RAM was written": the one bookkeeping for every change to RAM, whoever makes it (a hart's store, a
+# device's DMA, a memory-fault flip, Python). It stamps the change (a restore copies back only pages whose
+# stamp differs from the snapshot's), marks decoded instructions stale, and breaks LR reservations on the
+# bytes. The disk's blocks take stamps the same way (stamp_range).
+
+cdef inline void stamp_range(uint32_t* stamps, uint64_t off, uint64_t n, int shift, uint32_t epoch) noexcept nogil:
+    """Granules (RAM pages, disk blocks) holding bytes [off, off+n), n > 0, changed in `epoch`."""
+    cdef uint64_t g
+    for g in range(off >> shift, ((off + n - 1) >> shift) + 1):
+        stamps[g] = epoch
+
+cdef inline void ram_written(Mach* m, uint32_t off, uint32_t n, int writer) noexcept nogil:
+    """Bytes [off, off+n) of RAM (n > 0) changed. `writer`: the hart whose store it was (its own LR
+    reservation survives, as on hardware), -1 for anything else (every reservation on the bytes breaks).
+    Inlined with a constant n = 1 for stores, so the hot path stays one page and one word."""
+    cdef uint32_t p, w, last = off + n - 1, lo, hi, i
+    cdef Hart* h
+    stamp_range(m.page_epoch, off, n, PAGE_SHIFT, m.epoch)
+    for p in range(off >> PAGE_SHIFT, (last >> PAGE_SHIFT) + 1):
+        if not m.page_valid[p]:
+            continue
+        lo = off if (off >> PAGE_SHIFT) == p else p << PAGE_SHIFT
+        hi = last if (last >> PAGE_SHIFT) == p else ((p + 1) << PAGE_SHIFT) - 1
+        if n >= (1u << PAGE_SHIFT) and hi - lo == (1u << PAGE_SHIFT) - 1:
+            m.page_valid[p] = 0          # all of it: decode the page again when it is next fetched
+            continue
+        # a few words: decode each again when next executed, so data next to code costs a slot, not a page
+        for w in range(lo >> 2, (hi >> 2) + 1):
+            m.pages[p][w & ((1u << (PAGE_SHIFT - 2)) - 1)].op = OP_REDECODE
+    if m.nresv:
+        for i in range(m.s.nharts):
+            h = &m.s.harts[i]
+            if <int>i != writer and h.resv_valid and h.resv_addr - RAM_BASE + 4 > off and h.resv_addr - RAM_BASE <= last:
+                h.resv_valid = 0
+                m.nresv -= 1
+
+cdef uint32_t copy_changed(uint8_t* dst, const uint8_t* src, uint64_t size, int shift, uint32_t* stamps,
+                           const uint32_t* snap_stamps, uint32_t epoch, uint8_t* stale) noexcept nogil:
+    """Restore: copy back from src every granule whose stamp differs from the snapshot's (every granule when
+    snap_stamps is NULL, stamping them `epoch`), giving it the snapshot's stamp; `stale` (or NULL) marks
+    each copied granule's decoded page invalid. Returns the number copied."""
+    cdef uint64_t g, n = (size + (1u << shift) - 1) >> shift, at
+    cdef uint32_t copied = 0
+    for g in range(n):
+        if snap_stamps == NULL or stamps[g] != snap_stamps[g]:
+            at = g << shift
+            memcpy(dst + at, src + at, min(<uint64_t>1 << shift, size - at))
+            stamps[g] = epoch if snap_stamps == NULL else snap_stamps[g]
+            if stale != NULL:
+                stale[g] = 0
+            copied += 1
+    return copied
