@@ -68,6 +68,7 @@ class System:
     def boot_info(self) -> bytes:
         c = self.config
         return abi.pack_boot_info(nharts=c.harts, appvms=c.appvm_table, ram_size=c.ram_size,
+                                    recovery=abi.recovery_mechanisms()[c.recovery].id,
                                     modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
                                     disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart)
 
