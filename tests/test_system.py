@@ -371,7 +371,7 @@ def test_text_and_html_reprs_show_the_same_facts(booted):
             assert f in text, (f, text)
             assert f in shown_html, (f, shown_html)
         assert formatting.render(summary) in html.replace("&lt;", "<").replace("&gt;", ">").replace("&#x27;", "'")
-    assert re.search(r"\n\s+1\s+d2\s+compute\s+running\s+\d+/120", repr(s))
+    assert re.search(r"\n\s+d2\s+AppVM 1\s+compute\s+\d\s+running\s+\d+\s+120\s+running", repr(s))
     assert formatting_html.render(formatting.system_summary(System(small(1, ("hcall",))))).count("not booted") == 2
 
 

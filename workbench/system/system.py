@@ -302,7 +302,7 @@ class System:
         import polars as pl
         rows = []
         p = self.privvm.domain
-        rows.append({"domain": f"d{p.domid}" if p else "-", "role": "PrivVM", "workload": "toolstack",
+        rows.append({"domain": opt_dom(p.domid if p else None), "role": "PrivVM", "workload": "toolstack",
                      "hart": p.vcpu.hart if p else None, "state": p.state if p else "not created",
                      "progress": None, "iterations": None, "result": None, "checksum": None})
         dvm = self.dvm
@@ -313,7 +313,7 @@ class System:
                          "iterations": None, "result": None, "checksum": None})
         for a in self.appvms:
             d, r = a.domain, a.result
-            rows.append({"domain": f"d{d.domid}" if d else "-", "role": f"AppVM {a.index}", "workload": a.workload,
+            rows.append({"domain": opt_dom(d.domid if d else None), "role": f"AppVM {a.index}", "workload": a.workload,
                          "hart": d.vcpu.hart if d else None, "state": a.state, "progress": a.progress,
                          "iterations": a.iterations, "result": r.status if r.state == "done" else r.state,
                          "checksum": f"0x{r.checksum:08x}" if r.state == "done" else None})
