@@ -6,6 +6,7 @@
     system.results()         # each AppVM's result record, read from RAM through DWARF
     system.golden()          # the fault-free results from the steady snapshot (memoised)
     system.hv, system.privvm, system.appvms[i]    # live component views (views/)
+    system.dump_c("evtchn")  # the hypervisor's own dump, run on a snapshot that is then restored
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from workbench.machine import Machine, StopInfo
 from workbench.stack import abi
-from workbench.system import qemu
+from workbench.system import hvdump, qemu
 from workbench.system.config import SystemConfig, _is_int
 from workbench.system.images import stack_images
 from workbench.system.qemu import QemuRun
@@ -221,6 +222,11 @@ class System:
 
     def state_hash(self) -> str:
         return self._require_machine().state_hash()
+
+    def dump_c(self, name: str = "all", max_cycles: int = hvdump.DEFAULT_MAX_CYCLES) -> str:
+        """What the hypervisor's own `hv_dump(name)` prints now: runs it on a snapshot, then restores
+        (hvdump.py); `system.hv.dump(name)` renders the same structures without running anything."""
+        return hvdump.run_c_dump(self, name, max_cycles)
 
     # -- components (live views) --
 
