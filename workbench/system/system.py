@@ -16,6 +16,7 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+from workbench.display.reprs import SummaryReprs
 from workbench.machine import Machine, StopInfo
 from workbench.stack import abi
 from workbench.system import hvdump, qemu
@@ -30,7 +31,7 @@ BOOT_LIMIT_CYCLES = 200_000_000    # 2 simulated seconds to reach steady state
 RUN_LIMIT_CYCLES = 2_000_000_000   # 20 simulated seconds to finish
 
 
-class System:
+class System(SummaryReprs):
     """A configured virtualized system on a `Machine`. See the module docstring."""
 
     def __init__(self, config: SystemConfig | None = None, *, cache: str | os.PathLike | None = None):
@@ -348,11 +349,3 @@ class System:
     def summary(self):
         from workbench.display import formatting
         return formatting.system_summary(self)
-
-    def __repr__(self):
-        from workbench.display import formatting
-        return formatting.render(self.summary())
-
-    def _repr_html_(self):
-        from workbench.display import formatting_html
-        return formatting_html.render(self.summary())

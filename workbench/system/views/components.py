@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from workbench.system.views.dwarf import (ArrayView, DwarfTypes, ImageMemory, View, addressof,  # noqa: F401
                                           find_instances, labelof)
+from workbench.display.reprs import SummaryReprs
 from workbench.machine import cycles_to_us
 from workbench.stack import abi
 
@@ -41,21 +42,13 @@ def slot_role(slot: int) -> str:
     return f"AppVM {slot - P['SLOT_APPVM0']}"
 
 
-class _Component:
+class _Component(SummaryReprs):
     def __init__(self, system):
         self._system = system
 
     @property
     def _m(self):
         return self._system._require_machine()
-
-    def __repr__(self):
-        from workbench.display import formatting
-        return formatting.render(self.summary())
-
-    def _repr_html_(self):
-        from workbench.display import formatting_html
-        return formatting_html.render(self.summary())
 
 
 # ---- hypervisor ----
