@@ -2,7 +2,7 @@
 and `net` workloads (issue 4), cross-checked on QEMU's own virtio-mmio devices.
 
 The disk is a raw image file the test creates; the network is QEMU's UDP socket backend on loopback
-with a small Python peer (workbench/stack/netpeer.py) speaking include/netproto.h.  Checks: every
+with a small Python peer (workbench/system/qemu_peer.py) speaking include/netproto.h.  Checks: every
 workload's result equals what Python computes from its generator, the disk holds exactly what `blk`
 wrote, the peer got every reply right, the DVM's heartbeat reached the PrivVM, and an AppVM that
 touches a virtio device is killed while the others carry on.
