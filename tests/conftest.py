@@ -1,4 +1,6 @@
-"""Shared fixtures: the machine under test is optional until `workbench.hw` builds; references skip if absent."""
+"""Shared fixtures and the QEMU gate: the machine under test is optional until `workbench.hw` builds;
+every test that runs QEMU carries the one `qemu` marker (pyproject.toml), which skips it when
+qemu-system-riscv32 is absent and which `pytest -m "not qemu"` deselects."""
 import sys
 from pathlib import Path
 
@@ -9,9 +11,15 @@ sys.path.insert(0, str(Path(__file__).parent))  # lets test files `import rv32`
 import rv32  # noqa: E402
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "qemu: runs a program under qemu-system-riscv32 (skipped if absent)")
-    config.addinivalue_line("markers", "slow: long-running test")
+def pytest_collection_modifyitems(config, items):
+    unmarked = [it.nodeid for it in items if "qemu" in getattr(it, "fixturenames", ()) and not it.get_closest_marker("qemu")]
+    if unmarked:       # the gate has one way in: a test using the `qemu` fixture must carry the marker
+        raise pytest.UsageError(f"tests use the `qemu` fixture without @pytest.mark.qemu: {unmarked}")
+    if rv32.qemu_path() is None:
+        skip = pytest.mark.skip(reason="qemu-system-riscv32 not installed (Debian package qemu-system-misc)")
+        for it in items:
+            if it.get_closest_marker("qemu"):
+                it.add_marker(skip)
 
 
 def _hw_or_skip():
@@ -30,6 +38,5 @@ def machine_run():
 
 @pytest.fixture
 def qemu():
-    if rv32.qemu_path() is None:
-        pytest.skip("qemu-system-riscv32 not installed (Debian package qemu-system-misc)")
+    """run(elf, harts=1) -> (exit status, console) on qemu-system-riscv32 (tests using it: `qemu` marker)."""
     return rv32.run_qemu

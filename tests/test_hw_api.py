@@ -191,19 +191,19 @@ def test_bad_hart_index():
         m.harts[2]
     for call in (lambda: m.inject_register(2, 5, 0, 10), lambda: m.inject_register(-1, 5, 0, 10),
                  lambda: m.failstop(7, 10), lambda: m.failstop(-1, 10)):
-        with pytest.raises((IndexError, ValueError), match="0..1|range"):
+        with pytest.raises(IndexError, match=r"harts 0\.\.1"):
             call()
 
 
 def test_bad_register_and_bit():
     m = Machine(ram_size=1 << 20)
-    with pytest.raises((IndexError, ValueError)):
+    with pytest.raises(ValueError, match="unknown register 32"):
         m.harts[0].x[32]
-    with pytest.raises((IndexError, ValueError)):
+    with pytest.raises(ValueError, match="unknown register 32"):
         m.inject_register(0, 32, 0, 10)
-    with pytest.raises((IndexError, ValueError)):
+    with pytest.raises(ValueError, match="bit must be 0..31"):
         m.inject_register(0, 5, 32, 10)
-    with pytest.raises((IndexError, ValueError)):
+    with pytest.raises(ValueError, match="bit must be 0..7"):
         m.inject_memory(RAM, 8, 10)
 
 
@@ -218,9 +218,9 @@ def test_address_outside_ram(addr, n):
     with pytest.raises(ValueError, match="outside RAM"):
         m.load(addr, bytes(n))
     if not RAM <= addr < RAM + (1 << 20):
-        with pytest.raises((ValueError, IndexError)):
+        with pytest.raises(ValueError, match="outside RAM"):
             m.inject_memory(addr, 0, 10)
-        with pytest.raises((ValueError, IndexError)):
+        with pytest.raises(ValueError, match="outside RAM"):
             m.add_probe(addr)
 
 

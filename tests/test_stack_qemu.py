@@ -17,7 +17,6 @@ from workbench.stack import build
 from workbench.system import qemu
 
 QEMU = shutil.which("qemu-system-riscv32")
-needs_qemu = pytest.mark.skipif(QEMU is None, reason="qemu-system-riscv32 is not on PATH")
 TIMEOUT = 20
 
 
@@ -57,7 +56,7 @@ CONFIGS = {
 }
 
 
-@needs_qemu
+@pytest.mark.qemu
 @pytest.mark.parametrize("config", sorted(CONFIGS))
 def test_results_independent_of_harts(images, tmp_path, config):
     appvms = CONFIGS[config]
@@ -71,7 +70,7 @@ def test_results_independent_of_harts(images, tmp_path, config):
     assert seen[1] == seen[2] == seen[4]
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_same_configuration_same_results(images, tmp_path):
     appvms = [("hcall", 30, 3), ("compute", 50, 3)]
     a = run(images, tmp_path, 2, appvms)[2]
@@ -82,7 +81,7 @@ def test_same_configuration_same_results(images, tmp_path):
     assert c[0]["checksum"] != a[0]["checksum"] and c[1]["checksum"] != a[1]["checksum"]
 
 
-@needs_qemu
+@pytest.mark.qemu
 @pytest.mark.parametrize("seed,addr", [(0, "0x80802000"), (1, "0x80001000"), (2, "0x80100100")])
 def test_pmp_violation_kills_only_that_domain(images, tmp_path, seed, addr):
     # seed % 3 picks the target: the PrivVM's slot, the hypervisor, the pristine copy
@@ -97,7 +96,7 @@ def test_pmp_violation_kills_only_that_domain(images, tmp_path, seed, addr):
     assert "HV PANIC" not in out
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_invalid_hypercalls_return_errors(images, tmp_path):
     appvms = [("badcall", 1, 1), ("hcall", 30, 2)]
     out, rc, results = run(images, tmp_path, 2, appvms)
@@ -109,14 +108,14 @@ def test_invalid_hypercalls_return_errors(images, tmp_path):
     assert "HV PANIC" not in out
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_pristine_copy_is_locked(images, tmp_path):
     out, rc, _ = run(images, tmp_path, 1, [("compute", 10, 1)])
     assert rc == 0
     assert "text matches, write-protected" in out, out
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_built_in_default_configuration(images, tmp_path):
     # No boot-info block: the hypervisor falls back to one `hcall` AppVM with modules at the
     # standard addresses.
@@ -131,7 +130,7 @@ def test_built_in_default_configuration(images, tmp_path):
     assert abi.parse_results(out)[0]["status"] == "ok"
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_more_harts_than_configured_park(images, tmp_path):
     # QEMU brings up 4 harts, the configuration uses 2: the others must stay parked.
     appvms = CONFIGS["3appvm"]
@@ -156,7 +155,7 @@ def struct_sizes(elf):
                 and "DW_AT_byte_size" in die.attributes}
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_panic_path(images, tmp_path):
     out, rc, _ = run(images, tmp_path, 2, [("hcall", 10, 1)], boot_flags=abi.BOOT_TEST_PANIC)
     assert rc == 1, out                                      # syscon "fail", code 1
@@ -173,7 +172,7 @@ def test_layouts_match_dwarf(images):
     assert struct_sizes(images["appvm"])["wl_result"] == 20
 
 
-@needs_qemu
+@pytest.mark.qemu
 def test_health_check_and_state_dumps(images, tmp_path):
     appvms = [("hcall", 20, 1), ("compute", 20, 2)]
     out, rc, results = run(images, tmp_path, 2, appvms, sys_flags=abi.SYS_HEALTH_CHECK,

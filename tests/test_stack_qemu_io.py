@@ -2,7 +2,7 @@
 and `net` workloads (issue 4), cross-checked on QEMU's own virtio-mmio devices.
 
 The disk is a raw image file the test creates; the network is QEMU's UDP socket backend on loopback
-with a small Python peer (workbench/stack/netpeer.py) speaking include/netproto.h.  Checks: every
+with a small Python peer (workbench/system/qemu_peer.py) speaking include/netproto.h.  Checks: every
 workload's result equals what Python computes from its generator, the disk holds exactly what `blk`
 wrote, the peer got every reply right, the DVM's heartbeat reached the PrivVM, and an AppVM that
 touches a virtio device is killed while the others carry on.
@@ -10,7 +10,6 @@ touches a virtio device is killed while the others carry on.
 from __future__ import annotations
 
 import re
-import shutil
 import struct
 import subprocess
 
@@ -23,8 +22,6 @@ from workbench.system import qemu
 from workbench.system.iomodel import net_checksum
 from workbench.system.qemu_peer import Peer
 
-QEMU = shutil.which("qemu-system-riscv32")
-pytestmark = pytest.mark.skipif(QEMU is None, reason="qemu-system-riscv32 is not on PATH")
 TIMEOUT = 40
 
 
@@ -62,6 +59,7 @@ def region(disk: bytes, i: int, size: int = abi.DEFAULT_DISK_REGION) -> bytes:
     return disk[i * size:(i + 1) * size]
 
 
+@pytest.mark.qemu
 def test_blk_writes_what_python_expects(images, tmp_path):
     out, rc, res, disk, _ = run(images, tmp_path / "blk", 2, [("blk", 64, 5)])
     assert rc == 0 and "HV PANIC" not in out, out
@@ -72,6 +70,7 @@ def test_blk_writes_what_python_expects(images, tmp_path):
     assert "/local/domain/1/backend/vbd/2/state = \"6\"" in out      # closed cleanly at the end
 
 
+@pytest.mark.qemu
 def test_each_appvm_owns_its_region(images, tmp_path):
     size = 256 << 10
     appvms = [("blk", 16, 1), ("hcall", 20, 2), ("blk", 70, 3)]    # 70 blocks > 64 fit: capped, so "fail"
@@ -85,6 +84,7 @@ def test_each_appvm_owns_its_region(images, tmp_path):
     assert region(disk, 2, size) == iomodel.blk_expected_region(3, 70, size)
 
 
+@pytest.mark.qemu
 def test_net_answers_the_peer(images, tmp_path):
     out, rc, res, _, peer = run(images, tmp_path / "net", 2, [("hcall", 10, 1), ("net", 25, 2)], net=True)
     assert rc == 0, out
@@ -94,6 +94,7 @@ def test_net_answers_the_peer(images, tmp_path):
     assert all(r["ok"] and r["reply"] is not None and r["duplicates"] == 0 for r in rows)   # no loss
 
 
+@pytest.mark.qemu
 def test_net_count_comes_from_the_boot_info(images, tmp_path):
     out, rc, res, _, peer = run(images, tmp_path / "netcount", 1, [("net", 999, 1)], net=True, net_count=7)
     assert rc == 0, out
@@ -101,6 +102,7 @@ def test_net_count_comes_from_the_boot_info(images, tmp_path):
     assert len(peer.stats()) == 7
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("harts", [1, 2, 4])
 def test_default_system(images, tmp_path, harts):
     # The papers' 3AppVM configuration: PrivVM, DVM, blk + net + hcall.  The results do not depend on
@@ -121,6 +123,7 @@ def test_default_system(images, tmp_path, harts):
     assert heartbeat_seen(out), out
 
 
+@pytest.mark.qemu
 def test_appvm_cannot_reach_the_devices(images, tmp_path):
     # `devpmp` writes 0 (reset) to the status register of virtio slot 7 (the disk): PMP stops it, the
     # hypervisor kills that AppVM alone, and the disk keeps serving the other one.
@@ -131,6 +134,7 @@ def test_appvm_cannot_reach_the_devices(images, tmp_path):
     assert res[0]["status"] == "ok" and region(disk, 0) == iomodel.blk_expected_region(4, 16)
 
 
+@pytest.mark.qemu
 def test_irq_routing_dump(images, tmp_path):
     out, rc, res, _, _ = run(images, tmp_path / "dump", 2, [("blk", 4, 1)], boot_flags=abi.BOOT_DUMP_AT_EXIT)
     assert rc == 0 and res[0]["status"] == "ok", out
@@ -139,12 +143,14 @@ def test_irq_routing_dump(images, tmp_path):
     assert " 8->d1@h1/" in line and "*" not in line                    # every claim was completed
 
 
+@pytest.mark.qemu
 def test_no_dvm_without_io(images, tmp_path):
     out, rc, res, disk, _ = run(images, tmp_path / "noio", 1, [("hcall", 10, 1)])
     assert rc == 0 and res[0]["status"] == "ok"
     assert "DVM" not in out and "assigned device" not in out and disk == b""
 
 
+@pytest.mark.qemu
 def test_version_1_boot_info_still_boots(images, tmp_path):
     work = tmp_path / "v1"
     work.mkdir()
@@ -165,6 +171,7 @@ def test_abi_of_io():
     assert len(iomodel.blk_block(1, 2, 3)) == 4096 and iomodel.blk_block(1, 2, 3) != iomodel.blk_block(1, 1, 3)
 
 
+@pytest.mark.qemu
 @pytest.mark.parametrize("harts", [1, 2])
 def test_backend_restart_frontend_resubmits(images, tmp_path, harts):
     # The DVM's test hook resets both devices and restarts its backends after 20 block answers (what a
@@ -180,6 +187,7 @@ def test_backend_restart_frontend_resubmits(images, tmp_path, harts):
     assert res[1]["status"] == "ok"
 
 
+@pytest.mark.qemu
 def test_disk_too_small_fails_fast(images, tmp_path):
     # A region the disk cannot hold: the backend says so (error key, Closed) and the workload fails
     # at once instead of waiting for a connection that never comes.

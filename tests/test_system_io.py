@@ -10,7 +10,6 @@ golden results, the disk and the peer's view equal QEMU's.
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 from html_text import VisibleText
@@ -21,8 +20,6 @@ from workbench.system import iomodel
 from workbench.system.iomodel import net_checksum, reply_data, req_data
 from workbench.system import System, SystemConfig
 
-needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-riscv32") is None,
-                                reason="qemu-system-riscv32 is not on PATH (Debian qemu-system-misc)")
 
 SMALL = {"blk": 24, "net": 40, "hcall": 60, "compute": 200, "devpmp": 1}
 
@@ -351,7 +348,6 @@ def test_text_and_html_reprs_show_the_same_facts(together):
 
 # ---- the QEMU cross-check ----
 
-@needs_qemu
 @pytest.mark.qemu
 @pytest.mark.parametrize("cfg", [
     SystemConfig(),                                                            # the default system
@@ -372,7 +368,6 @@ def test_golden_equals_qemu(cfg):
     assert all(r["ok"] and r["reply"] is not None and r["duplicates"] == 0 for r in rows)
 
 
-@needs_qemu
 @pytest.mark.qemu
 def test_mrwb_qemu_run_compares_disk_and_peer(capsys):
     from workbench import cli

@@ -58,18 +58,24 @@ def snapshot(ram_mib: int = 64, dirty_percent: float = 1.0, repeat: int = 20) ->
     return {"restore_ms": med * 1e3, "full_copy_ms": full_copy * 1e3, "pages": int(copied)}
 
 
-def boot(config=None) -> dict:
-    """Cycles and wall time to steady state and for the whole run of the default system (2 harts,
-    3 AppVMs unless `config` says otherwise), and simulated seconds per wall second. The images are
-    built (or taken from the cache) before the clock starts; the first DWARF parse is inside it."""
-    from workbench.system import System, SystemConfig
-    system = System(config or SystemConfig())
+def _boot_and_run(system):
+    """Boot to steady state and run to the end: (boot summary, run summary, wall seconds of both)."""
     t0 = time.perf_counter()
     steady = system.boot()
     run = system.run("done")
     wall = time.perf_counter() - t0
     if not run.finished:
         raise RuntimeError(f"the system did not finish: {run}")
+    return steady, run, wall
+
+
+def boot(config=None) -> dict:
+    """Cycles and wall time to steady state and for the whole run of the default system (2 harts,
+    3 AppVMs unless `config` says otherwise), and simulated seconds per wall second. The images are
+    built (or taken from the cache) before the clock starts; the first DWARF parse is inside it."""
+    from workbench.system import System, SystemConfig
+    system = System(config or SystemConfig())
+    steady, run, wall = _boot_and_run(system)
     c = system.config
     print(f"system: {c.harts} harts, AppVMs {', '.join(c.appvms)}, iterations {', '.join(map(str, c.iterations))}")
     print(f"to steady state: {steady.cycles:,} cycles ({cycles_to_ms(steady.cycles):.2f} ms simulated) "
@@ -95,12 +101,7 @@ def io(config=None) -> dict:
     c = system.config
     if not c.dvm:
         raise ValueError("bench io needs a configuration with I/O (a 'blk' or 'net' AppVM)")
-    t0 = time.perf_counter()
-    steady = system.boot()
-    run = system.run("done")
-    wall = time.perf_counter() - t0
-    if not run.finished:
-        raise RuntimeError(f"the system did not finish: {run}")
+    steady, run, wall = _boot_and_run(system)
     bad = [r for r in system.results() if r.status != "ok"]
     if bad:
         raise RuntimeError(f"workloads failed: {bad}")

@@ -53,6 +53,12 @@ def result_cells(r) -> tuple[str, str, str, str]:
     return (r.state, r.status, str(r.iterations), hex32(r.checksum) if r.state == "done" else "-")
 
 
+def frame_table(caption: str, df) -> Table:
+    """A polars frame as a Table of strings (null: "-"): a table is built once, as the frame the
+    Python API returns, and the text and HTML reprs show that frame."""
+    return Table(caption, tuple(df.columns), tuple(tuple(opt(x) for x in r) for r in df.iter_rows()))
+
+
 def render(s: Summary) -> str:
     """A Summary as text: title, aligned facts, then each table with aligned columns."""
     lines = [f"<{s.title}>"]
@@ -111,9 +117,7 @@ def privvm_summary(p) -> Summary:
     d = p.domain
     facts = (("domain", "not created" if d is None else f"d{d.domid} ({d.state})"),
              ("AppVMs managed", str(p.napps)))
-    df = p.status()
-    t = Table("status view", tuple(df.columns), tuple(tuple(opt(x) for x in r) for r in df.iter_rows()))
-    return Summary("PrivVM", facts, (t,))
+    return Summary("PrivVM", facts, (frame_table("status view", p.status()),))
 
 
 def io_text(io: dict | None) -> str:
@@ -147,20 +151,13 @@ def appvm_summary(a) -> Summary:
 
 # ---- split I/O (issue 4) ----
 
-def queue_rows(dev) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(opt(x) for x in r) for r in dev.queues.iter_rows())
-
-
-QUEUE_COLUMNS = ("queue", "size", "ready", "avail_idx", "last_avail", "used_idx", "pending", "completed", "bytes")
-
-
 def virtio_summary(dev) -> Summary:
     st = dev.state
     facts = (("slot", f"{st['slot']} at {hex32(st['base'])}, irq {st['irq']}"), ("status", dev.status),
              ("error", opt(st["error"])), ("last error", opt(st["last_error"])),
              ("resets", str(st["resets"])), ("chains dropped by resets", str(st["dropped"])),
              ("counters", ", ".join(f"{k} {v}" for k, v in st["counters"].items())))
-    return Summary(f"virtio-{dev.name}", facts, (Table("virtqueues", QUEUE_COLUMNS, queue_rows(dev)),))
+    return Summary(f"virtio-{dev.name}", facts, (frame_table("virtqueues", dev.queues),))
 
 
 BACKEND_COLUMNS = ("backend", "AppVM", "frontend", "state", "ring", "requests / tx", "rx", "region / MAC")
@@ -185,7 +182,7 @@ def dvm_summary(dvm) -> Summary:
     pend = Table("requests in flight", ("kind", "slot", "AppVM", "op", "sector", "sectors", "id"),
                  tuple((p["kind"], str(p["slot"]), opt(p["appvm"]), p["op"], opt(p["sector"]), opt(p["sectors"]),
                         str(p["id"])) for p in dvm.pending))
-    queues = tuple(Table(f"virtio-{n} virtqueues", QUEUE_COLUMNS, queue_rows(dev)) for n, dev in dvm.devices.items())
+    queues = tuple(frame_table(f"virtio-{n} virtqueues", dev.queues) for n, dev in dvm.devices.items())
     return Summary("Driver VM", facts, (backends, pend) + queues)
 
 
@@ -210,30 +207,6 @@ def peer_summary(peer) -> Summary:
     facts = peer_facts(r) + [("interval", cycles_text(cfg.get("interval_cycles", 0))),
                              ("payload", f"{cfg.get('payload_len', 0)} bytes, seed {cfg.get('seed', 0)}")]
     return Summary("Network peer", tuple(facts))
-
-
-IO_COLUMNS = ("appvm", "workload", "completed", "device", "frontend", "backend", "reconnects", "blk requests",
-              "in flight", "net tx", "net rx", "peer sent", "answered", "lost")
-
-
-def io_row(a) -> tuple[str, ...] | None:
-    io = a.io
-    if io is None:
-        return None
-    return (str(a.index), a.workload, str(io["completed"]), io["device"],
-            "connected" if io["connected"] else "not connected",
-            opt(io["backend"]), str(io["reconnects"]), opt(io["blk_requests"]), str(io["in_flight"]),
-            opt(io["net_tx"]), opt(io["net_rx"]), opt(io["peer_sent"]), opt(io["peer_answered"]),
-            opt(io["peer_lost"]))
-
-
-APPVM_COLUMNS = ("appvm", "dom", "workload", "state", "progress", "result", "iterations", "checksum")
-
-
-def appvm_row(a) -> tuple[str, ...]:
-    st, status, iters, cks = result_cells(a.result)
-    return (str(a.index), opt(None if a.domid is None else f"d{a.domid}"), a.workload, a.state,
-            f"{a.progress}/{a.iterations}", status if st == "done" else st, iters, cks)
 
 
 def system_summary(system) -> Summary:
@@ -261,10 +234,9 @@ def system_summary(system) -> Summary:
                       + ", ".join(f"{k} {v}" for k, v in dvm.stats.items() if k in ("blk_reqs", "net_tx", "net_rx"))))
     if c.net_appvms:
         facts += [(f"peer {k}", v) for k, v in peer_facts(system.peer.report())]
-    apps = Table("AppVMs", APPVM_COLUMNS, tuple(appvm_row(a) for a in system.appvms))
-    tables = [apps]
-    rows = tuple(r for r in (io_row(a) for a in system.appvms) if r is not None)
-    if rows:
-        tables.append(Table("I/O per AppVM", IO_COLUMNS, rows))
-    tables.append(Table("domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in system.hv.domains)))
+    tables = [frame_table("domains", system.domain_table())]
+    io = system.io_table()
+    if io.height:
+        tables.append(frame_table("I/O per AppVM", io))
+    tables.append(Table("hypervisor's domains", DOMAIN_COLUMNS, tuple(domain_row(d) for d in system.hv.domains)))
     return Summary("System", tuple(facts), tuple(tables))

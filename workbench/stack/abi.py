@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -25,17 +26,47 @@ def hypercall_numbers() -> dict[str, int]:
     return {name: int(nr) for nr, name in re.findall(r"^HCALL\((\d+),\s*(\w+)\)", text, re.M)}
 
 
+@dataclass(frozen=True)
+class Workload:
+    """One line of include/workload_list.h."""
+    id: int
+    name: str
+    iterations: int        # default iterations
+    needs_dvm: bool        # does block or network I/O through the driver VM
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """One line of include/recovery_list.h."""
+    id: int
+    name: str
+    implemented: bool
+
+
+def workloads() -> dict[str, Workload]:
+    """name -> Workload, in id order, from the one list in include/workload_list.h (WL_none apart)."""
+    text = (INCLUDE / "workload_list.h").read_text()
+    rows = re.findall(r"^WORKLOAD\((\d+),\s*(\w+),\s*(\d+),\s*([01])\)", text, re.M)
+    return {n: Workload(int(i), n, int(it), io == "1") for i, n, it, io in sorted(rows, key=lambda r: int(r[0]))}
+
+
 def workload_ids() -> dict[str, int]:
-    """workload name -> id, from WORKLOAD_NAMES in include/workload.h."""
-    m = re.search(r"#define WORKLOAD_NAMES \{([^}]*)\}", (INCLUDE / "workload.h").read_text())
-    return {name: i for i, name in enumerate(re.findall(r'"(\w+)"', m.group(1)))}
+    """workload name -> id as the boot-info block takes it: "none" (0) and those of workloads()."""
+    return {"none": 0, **{w.name: w.id for w in workloads().values()}}
+
+
+def recovery_mechanisms() -> dict[str, Recovery]:
+    """name -> Recovery, in number order, from the one list in include/recovery_list.h."""
+    text = (INCLUDE / "recovery_list.h").read_text()
+    rows = re.findall(r"^RECOVERY\((\d+),\s*(\w+),\s*([01])\)", text, re.M)
+    return {n: Recovery(int(i), n, f == "1") for i, n, f in sorted(rows, key=lambda r: int(r[0]))}
 
 
 P = platform_constants()
 BOOTINFO_MAGIC = 0x4257524D
 BOOTINFO_VERSION = 2               # 2: struct io_config appended (version 1 blocks still boot)
 BOOTINFO_SIZE = 292                # 73 u32
-IO_WORKLOADS = ("blk", "net")      # workloads that need the driver VM
+IO_WORKLOADS = tuple(w.name for w in workloads().values() if w.needs_dvm)   # ("blk", "net")
 DEFAULT_DISK_REGION = 1 << 20      # bytes of disk per AppVM (AppVM i owns region i)
 # The papers' 3AppVM configuration (DESIGN section 4): PrivVM, DVM and three AppVMs.
 DEFAULT_APPVMS = (("blk", 64, 1), ("net", 32, 2), ("hcall", 100, 3))

@@ -22,7 +22,7 @@ LIB = STACK_DIR / "lib"
 
 # Flat, explicit object lists per component (xv6 style).
 LIB_SRCS = ["lib/string.c", "lib/printf.c"]
-GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c", "lib/xenbus.c"]
+GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c", "lib/xenbus.c", "lib/workload.c"]
 HV_SRCS = ["hv/start.S", "hv/setup.c", "hv/trap.c", "hv/hypercall.c", "hv/console.c", "hv/sched.c",
            "hv/timer.c", "hv/event_channel.c", "hv/grant_table.c", "hv/multicall.c", "hv/domctl.c",
            "hv/domain.c", "hv/heap.c", "hv/pmp.c", "hv/physdev.c", "hv/panic.c", "hv/dump.c",

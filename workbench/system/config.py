@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 from workbench.machine import MAX_HARTS
@@ -10,10 +9,10 @@ from workbench.machine import PEER_MAX_PAYLOAD as _PEER_MAX_PAYLOAD
 from workbench.stack import abi
 
 MAX_APPVMS = abi.P["MAX_SLOTS"] - abi.P["SLOT_APPVM0"]
-RECOVERY_IMPLEMENTED = ("halt",)
-RECOVERY_PLANNED = ("reboot", "rehype", "dvm_reboot", "privvm_reboot")   # DESIGN section 6
-# Iterations per workload (the default system runs about 0.3 simulated seconds on 2 harts).
-DEFAULT_ITERATIONS = {"hcall": 400, "compute": 4000, "pmp": 20, "badcall": 1, "devpmp": 1, "blk": 128, "net": 250}
+# Both lists are include/recovery_list.h's and include/workload_list.h's (the C reads the same lines).
+RECOVERY_IMPLEMENTED = tuple(r.name for r in abi.recovery_mechanisms().values() if r.implemented)
+RECOVERY_PLANNED = tuple(r.name for r in abi.recovery_mechanisms().values() if not r.implemented)
+DEFAULT_ITERATIONS = {w.name: w.iterations for w in abi.workloads().values()}
 DEFAULT_APPVMS = tuple(a[0] for a in abi.DEFAULT_APPVMS)     # the papers' 3AppVM system: blk, net, hcall
 DEFAULT_PEER_INTERVAL = 100_000    # cycles between two requests to a `net` AppVM (1 ms)
 DEFAULT_PEER_PAYLOAD = 64          # bytes of request data
@@ -22,13 +21,11 @@ PEER_MAX_PAYLOAD = _PEER_MAX_PAYLOAD   # an Ethernet frame less the Ethernet and
 MAX_PEER_REQUESTS = 1 << 24        # the peer's record table
 BLOCK = abi.BLK_BLOCK            # disk regions are whole 4 KiB blocks
 MAX_DISK = 1 << 30                 # the machine's disk is at most 1 GiB
-FALLBACK_ITERATIONS = 100
 
 
 def workload_names() -> tuple[str, ...]:
-    """Workloads an AppVM can run: those of include/workload.h the AppVM kernel dispatches."""
-    implemented = set(re.findall(r"case WL_(\w+):", (abi.STACK_DIR / "appvm" / "main.c").read_text()))
-    return tuple(n for n in abi.workload_ids() if n.upper() in implemented)
+    """Workloads an AppVM can run: include/workload_list.h's (the AppVM kernel dispatches each)."""
+    return tuple(abi.workloads())
 
 
 def _choices(values) -> str:
@@ -82,7 +79,7 @@ class SystemConfig:
         object.__setattr__(self, "appvms", tuple(appvms))
         it = self.iterations
         if it is None:
-            it = tuple(DEFAULT_ITERATIONS.get(a, FALLBACK_ITERATIONS) for a in appvms)
+            it = tuple(DEFAULT_ITERATIONS[a] for a in appvms)
         elif _is_int(it):
             it = (it,) * len(appvms)
         if not isinstance(it, (tuple, list)) or len(it) != len(appvms) \
@@ -99,7 +96,8 @@ class SystemConfig:
             raise NotImplementedError(f"SystemConfig.recovery={self.recovery!r} is not implemented yet; "
                                       f"implemented: {_choices(RECOVERY_IMPLEMENTED)}")
         if self.recovery not in RECOVERY_IMPLEMENTED:
-            bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED) + " (only 'halt' implemented)")
+            bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED)
+                + f" (implemented: {_choices(RECOVERY_IMPLEMENTED)})")
         self._check_io(bad)
 
     def _check_io(self, bad):

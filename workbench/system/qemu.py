@@ -26,7 +26,7 @@ class QemuRun:
     timed_out: bool
     results: dict[int, dict] = field(default_factory=dict)   # abi.parse_results of the console
     disk: bytes = b""                   # the disk image after the run (configurations with a driver VM)
-    peer: tuple[dict, ...] = ()         # netpeer.Peer.stats(): one row per request (with `net` AppVMs)
+    peer: tuple[dict, ...] = ()         # qemu_peer.Peer.stats(): one row per request (with `net` AppVMs)
 
 
 

@@ -6,6 +6,7 @@
     system.results()         # each AppVM's result record, read from RAM through DWARF
     system.golden()          # the fault-free results from the steady snapshot (memoised)
     system.hv, system.privvm, system.appvms[i]    # live component views (views/)
+    system.dump_c("evtchn")  # the hypervisor's own dump, run on a snapshot that is then restored
 """
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ import time
 from functools import cached_property
 from pathlib import Path
 
+from workbench.display.reprs import SummaryReprs
 from workbench.machine import Machine, StopInfo
 from workbench.stack import abi
-from workbench.system import qemu
+from workbench.system import hvdump, qemu
 from workbench.system.config import SystemConfig, _is_int
 from workbench.system.images import stack_images
 from workbench.system.qemu import QemuRun
@@ -29,7 +31,7 @@ BOOT_LIMIT_CYCLES = 200_000_000    # 2 simulated seconds to reach steady state
 RUN_LIMIT_CYCLES = 2_000_000_000   # 20 simulated seconds to finish
 
 
-class System:
+class System(SummaryReprs):
     """A configured virtualized system on a `Machine`. See the module docstring."""
 
     def __init__(self, config: SystemConfig | None = None, *, cache: str | os.PathLike | None = None):
@@ -68,6 +70,7 @@ class System:
     def boot_info(self) -> bytes:
         c = self.config
         return abi.pack_boot_info(nharts=c.harts, appvms=c.appvm_table, ram_size=c.ram_size,
+                                    recovery=abi.recovery_mechanisms()[c.recovery].id,
                                     modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
                                     disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart)
 
@@ -221,6 +224,11 @@ class System:
     def state_hash(self) -> str:
         return self._require_machine().state_hash()
 
+    def dump_c(self, name: str = "all", max_cycles: int = hvdump.DEFAULT_MAX_CYCLES) -> str:
+        """What the hypervisor's own `hv_dump(name)` prints now: runs it on a snapshot, then restores
+        (hvdump.py); `system.hv.dump(name)` renders the same structures without running anything."""
+        return hvdump.run_c_dump(self, name, max_cycles)
+
     # -- components (live views) --
 
     # Made on each access (they are cheap): caching them would tie System and views in a reference
@@ -301,7 +309,7 @@ class System:
         import polars as pl
         rows = []
         p = self.privvm.domain
-        rows.append({"domain": f"d{p.domid}" if p else "-", "role": "PrivVM", "workload": "toolstack",
+        rows.append({"domain": opt_dom(p.domid if p else None), "role": "PrivVM", "workload": "toolstack",
                      "hart": p.vcpu.hart if p else None, "state": p.state if p else "not created",
                      "progress": None, "iterations": None, "result": None, "checksum": None})
         dvm = self.dvm
@@ -312,7 +320,7 @@ class System:
                          "iterations": None, "result": None, "checksum": None})
         for a in self.appvms:
             d, r = a.domain, a.result
-            rows.append({"domain": f"d{d.domid}" if d else "-", "role": f"AppVM {a.index}", "workload": a.workload,
+            rows.append({"domain": opt_dom(d.domid if d else None), "role": f"AppVM {a.index}", "workload": a.workload,
                          "hart": d.vcpu.hart if d else None, "state": a.state, "progress": a.progress,
                          "iterations": a.iterations, "result": r.status if r.state == "done" else r.state,
                          "checksum": f"0x{r.checksum:08x}" if r.state == "done" else None})
@@ -341,11 +349,3 @@ class System:
     def summary(self):
         from workbench.display import formatting
         return formatting.system_summary(self)
-
-    def __repr__(self):
-        from workbench.display import formatting
-        return formatting.render(self.summary())
-
-    def _repr_html_(self):
-        from workbench.display import formatting_html
-        return formatting_html.render(self.summary())

@@ -5,7 +5,12 @@
 struct wl_result wl_result;
 volatile u32 wl_progress;
 
-static const char *wl_names[] = WORKLOAD_NAMES;
+/* The dispatch: workload_list.h's `name` runs wl_<name> (appvm.h); WL_none has no entry. */
+static void (*const wl_run[WL_COUNT])(const struct wl_params *) = {
+#define WORKLOAD(id, name, iterations, needs_dvm) [id] = wl_##name,
+#include "workload_list.h"
+#undef WORKLOAD
+};
 
 /* The workload is under way: the steady state the workbench waits for before it injects faults
  * (and before it lets the network peer start). */
@@ -44,9 +49,9 @@ int main(void)
     if (store_read(k, name, sizeof(name)) < 0)
         strlcpy(name, "none", sizeof(name));
     struct wl_params p = { read_u32("appvm", 0), read_u32("iterations", 10), read_u32("seed", 1) };
-    u32 wl = WL_NONE;
-    for (u32 i = 0; i < ARRAY_SIZE(wl_names); i++)
-        if (!strcmp(name, wl_names[i]))
+    u32 wl = WL_none;
+    for (u32 i = 0; i < WL_COUNT; i++)
+        if (!strcmp(name, workloads[i].name))
             wl = i;
     snprintf(k, sizeof(k), "/local/domain/%u/control", my_domid);
     store_watch(k, "control", control_changed);
@@ -57,18 +62,12 @@ int main(void)
     gprintf("appvm %u: running %s, %u iterations, seed %u\n", p.appvm, name, p.iterations, p.seed);
     wl_result.workload = wl;
     wl_result.status = WL_RUNNING;
-    if (wl != WL_BLK && wl != WL_NET)     /* I/O workloads say so once their devices are connected */
+    if (!workloads[wl].needs_dvm)         /* I/O workloads say so once their devices are connected */
         wl_running();
-    switch (wl) {
-    case WL_COMPUTE: wl_compute(&p); break;
-    case WL_HCALL: wl_hcall(&p); break;
-    case WL_PMP: wl_pmp(&p); break;
-    case WL_BADCALL: wl_badcall(&p); break;
-    case WL_DEVPMP: wl_devpmp(&p); break;
-    case WL_BLK: wl_blk(&p); break;
-    case WL_NET: wl_net(&p); break;
-    default: wl_result.status = WL_FAIL; break;
-    }
+    if (wl_run[wl])
+        wl_run[wl](&p);
+    else
+        wl_result.status = WL_FAIL;
     fence();
     wl_result.magic = WL_RESULT_MAGIC;
     const char *st = wl_result.status == WL_OK ? "ok" : "fail";
@@ -78,9 +77,9 @@ int main(void)
     snprintf(v, sizeof(v), "%s %u 0x%08x", st, wl_result.iterations, wl_result.checksum);
     snprintf(k, sizeof(k), "/local/domain/%u/result", my_domid);
     store_write(k, v);
-    if (wl == WL_BLK)                     /* let the backend unmap our pages before we go */
+    if (wl == WL_blk)                     /* let the backend unmap our pages before we go */
         blkfront_close();
-    if (wl == WL_NET)
+    if (wl == WL_net)
         netfront_close();
     return 0;
 }

@@ -32,7 +32,7 @@ static void default_boot_info(struct boot_info *bi)
     bi->module[0] = (struct boot_module){ MOD_PRIVVM, SLOT_PRIVVM, MODULES_BASE, MODULE_STRIDE };
     bi->module[1] = (struct boot_module){ MOD_APPVM, SLOT_APPVM0, MODULES_BASE + MODULE_STRIDE, MODULE_STRIDE };
     bi->sys.nappvms = 1;
-    bi->sys.appvm[0] = (struct appvm_cfg){ 2 /* WL_HCALL */, 100, 1, 0xFFFFFFFFu };
+    bi->sys.appvm[0] = (struct appvm_cfg){ 2 /* WL_hcall */, 100, 1, 0xFFFFFFFFu };
 }
 
 /* Read a 32-bit word that may not exist (absent device, address past the end of RAM): 0 if the

@@ -46,7 +46,13 @@ struct io_config {
 
 #define SYS_HEALTH_CHECK (1u << 0)  /* after the AppVMs: destroy AppVM 0, create a fresh one, run it */
 
-enum recovery_kind { RECOVERY_HALT = 0, RECOVERY_REBOOT = 1, RECOVERY_REHYPE = 2 };
+/* boot_info.recovery: RECOVERY_<name> per line of recovery_list.h */
+enum recovery_kind {
+#define RECOVERY(nr, name, implemented) RECOVERY_##name = nr,
+#include "recovery_list.h"
+#undef RECOVERY
+    RECOVERY_COUNT
+};
 enum panic_action { PANIC_HALT = 0, PANIC_POWEROFF_FAIL = 1 };
 
 struct boot_info {

@@ -1,5 +1,5 @@
 /* THE list of hypercalls: number, name.  It feeds the hypervisor's dispatch table (hv/hypercall.c),
- * the guest stubs (hypercall.h) and the Python enum (build.py parses the HCALL lines).
+ * the guest stubs (hypercall.h) and Python (abi.py parses the HCALL lines).
  * Usage: #define HCALL(nr, name) ... then #include "hypercall_list.h".  No include guard on purpose. */
 HCALL(0,  console_io)        /* console.h: write a line to the hypervisor console */
 HCALL(1,  sched_op)          /* sched.h: yield, block, poll, shutdown, crash */

@@ -10,7 +10,7 @@
  *           ignores later hellos.
  *   REQUEST peer -> AppVM  magic "MRRQ", appvm, seq = 0, 1, ..., count-1, len, data: one every
  *           `interval` cycles, never retransmitted.  The data is the peer's choice; both peers (the
- *           machine model's, cyext/devices/net_peer.pxi, and the QEMU test's, netpeer.py) send
+ *           machine model's, cyext/devices/net_peer.pxi, and the QEMU test's, system/qemu_peer.py) send
  *           len = payload_len (default 64) bytes from peer_fill(seed, appvm, seq): splitmix64 on
  *           x = seed ^ appvm << 32 ^ seq, 8 little-endian bytes per step, so the `net` checksum is
  *           the same on both for the same (count, seed, payload_len).

@@ -1,5 +1,5 @@
 /* The board and the RAM layout every image agrees on (README "Machine reference"; DESIGN section 3).
- * Python reads these numbers from here (build.py parses the #defines), so change them only here. */
+ * Python reads these numbers from here (abi.py parses the #defines), so change them only here. */
 #ifndef PLATFORM_H
 #define PLATFORM_H
 

@@ -5,9 +5,22 @@
 #define WORKLOAD_H
 #include "types.h"
 
-enum workload_id { WL_NONE = 0, WL_COMPUTE = 1, WL_HCALL = 2, WL_PMP = 3, WL_BADCALL = 4,
-                   WL_BLK = 5, WL_NET = 6, WL_DEVPMP = 7 };
-#define WORKLOAD_NAMES { "none", "compute", "hcall", "pmp", "badcall", "blk", "net", "devpmp" }
+/* WL_none, then one WL_<name> per line of workload_list.h */
+enum workload_id {
+    WL_none = 0,
+#define WORKLOAD(id, name, iterations, needs_dvm) WL_##name = id,
+#include "workload_list.h"
+#undef WORKLOAD
+    WL_COUNT
+};
+
+/* One row per workload id (lib/workload.c, from workload_list.h); the row of WL_none is "none". */
+struct workload_info {
+    const char *name;
+    u32 iterations;   /* default iterations */
+    u32 needs_dvm;    /* does block or network I/O through the driver VM */
+};
+extern const struct workload_info workloads[WL_COUNT];
 
 enum wl_status { WL_RUNNING = 0, WL_OK = 1, WL_FAIL = 2 };
 

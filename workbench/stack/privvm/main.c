@@ -45,7 +45,7 @@ int work_pending(void *unused)
 /* The health check of DESIGN section 5: the infrastructure can still build and run a new VM. */
 static int health_check(void)
 {
-    struct appvm_cfg cfg = { 1 /* WL_COMPUTE */, 5, 1, 0xFFFFFFFFu };
+    struct appvm_cfg cfg = { WL_compute, 5, 1, 0xFFFFFFFFu };
     u32 old = apps[0].domid;
     if (destroy_appvm(&apps[0]) < 0 || create_appvm(0, &cfg) < 0)
         return -1;

@@ -2,8 +2,6 @@
  * them their configuration, watch their status, tear them down. */
 #include "privvm.h"
 
-static const char *wl_names[] = WORKLOAD_NAMES;
-
 int module_for(u32 kind, u32 slot)
 {
     for (u32 i = 0; i < start->nmodules; i++)
@@ -121,31 +119,31 @@ int create_appvm(u32 i, const struct appvm_cfg *cfg)
     if (build_domain(a, mod, a->cfg.hart, i) < 0)
         return -1;
     char k[STORE_MAX_PATH], v[24];
-    u32 wl = a->cfg.workload < ARRAY_SIZE(wl_names) ? a->cfg.workload : 0;
-    if (wl == WL_NET && start->io.net_count)
+    u32 wl = a->cfg.workload < WL_COUNT ? a->cfg.workload : WL_none;
+    if (wl == WL_net && start->io.net_count)
         a->cfg.iterations = start->io.net_count;
-    appvm_key(k, sizeof(k), a->domid, "workload"); st_write(0, k, wl_names[wl]);
+    appvm_key(k, sizeof(k), a->domid, "workload"); st_write(0, k, workloads[wl].name);
     key_u32(a->domid, "iterations", a->cfg.iterations);
     key_u32(a->domid, "seed", a->cfg.seed);
     key_u32(a->domid, "appvm", i);
     struct gnttab_grant g = { a->domid, (u32)(uptr)shared_page, 1, 0 };
     if (hc_gnttab(GNTTABOP_grant, &g) == 0)
         key_u32(a->domid, "shared-gref", g.ref);
-    if (dvm.domid && wl == WL_BLK) {
+    if (dvm.domid && wl == WL_blk) {
         char st[16], n[16];
         snprintf(st, sizeof(st), "%u", i * (disk_region() / DISK_SECTOR));
         snprintf(n, sizeof(n), "%u", disk_region() / DISK_SECTOR);
         const char *keys[] = { "start", st, "sectors", n };
         add_device(a->domid, "vbd", keys, ARRAY_SIZE(keys));
     }
-    if (dvm.domid && wl == WL_NET) {
+    if (dvm.domid && wl == WL_net) {
         snprintf(v, sizeof(v), "02:00:00:00:01:%02x", i);
         const char *keys[] = { "mac", v };
         add_device(a->domid, "vif", keys, ARRAY_SIZE(keys));
     }
     struct domctl_domid d = { a->domid };
     GASSERT(hc_domctl(DOMCTL_unpause, &d) == 0);
-    gprintf("privvm: AppVM %u is d%u (%s, %u iterations, seed %u)\n", i, a->domid, wl_names[wl],
+    gprintf("privvm: AppVM %u is d%u (%s, %u iterations, seed %u)\n", i, a->domid, workloads[wl].name,
             a->cfg.iterations, a->cfg.seed);
     return 0;
 }
@@ -201,9 +199,9 @@ void status_view(void)
         appvm_key(k, sizeof(k), a->domid, "result");
         if (st_read(k, res, sizeof(res)) < 0)
             strlcpy(res, "-", sizeof(res));
-        u32 wl = a->cfg.workload < ARRAY_SIZE(wl_names) ? a->cfg.workload : 0;
+        u32 wl = a->cfg.workload < WL_COUNT ? a->cfg.workload : WL_none;
         u32 age = a->info.heartbeat_age == ~0u ? ~0u : a->info.heartbeat_age / (TIMEBASE_HZ / 1000000);
-        gprintf("  d%-2u %3u %-9s %-9s %-9s %9d  %s\n", a->domid, i, wl_names[wl], state_name(a->info.state),
+        gprintf("  d%-2u %3u %-9s %-9s %-9s %9d  %s\n", a->domid, i, workloads[wl].name, state_name(a->info.state),
                 a->info.vcpu_state < 4 ? vs[a->info.vcpu_state] : "?", age == ~0u ? -1 : (int)age, res);
     }
     if (dvm.domid) {                          /* the driver VM is alive if its heartbeat is recent */

@@ -3,7 +3,8 @@
 Everything is read from simulated memory on access, through the images' DWARF (`views/dwarf.py`):
 the hypervisor's preserved root (`struct preserved` at PHEAP_BASE) and its domains and vCPUs,
 `percpu[]`, `panic_record` and every `struct spinlock` reachable from its globals; the PrivVM's
-`apps[]`; each AppVM's `wl_result` and `wl_progress`.  Nothing here writes to the machine.
+`apps[]`; each AppVM's `wl_result` and `wl_progress`.  Nothing here writes to the machine or runs it
+(running the hypervisor's own C dumps is `System.dump_c`, in system/hvdump.py).
 
 Reprs: each component's `summary()` gives a `formatting.Summary`; `__repr__` renders it as text
 (`display/formatting.py`) and `_repr_html_` as HTML (`display/formatting_html.py`).
@@ -13,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from workbench.system.views.dwarf import ArrayView, DwarfTypes, View, addressof, find_instances, labelof  # noqa: F401
+from workbench.system.views.dwarf import (ArrayView, DwarfTypes, ImageMemory, View, addressof,  # noqa: F401
+                                          find_instances, labelof)
+from workbench.display.reprs import SummaryReprs
 from workbench.machine import cycles_to_us
 from workbench.stack import abi
 
@@ -39,21 +42,13 @@ def slot_role(slot: int) -> str:
     return f"AppVM {slot - P['SLOT_APPVM0']}"
 
 
-class _Component:
+class _Component(SummaryReprs):
     def __init__(self, system):
         self._system = system
 
     @property
     def _m(self):
         return self._system._require_machine()
-
-    def __repr__(self):
-        from workbench.display import formatting
-        return formatting.render(self.summary())
-
-    def _repr_html_(self):
-        from workbench.display import formatting_html
-        return formatting_html.render(self.summary())
 
 
 # ---- hypervisor ----
@@ -304,16 +299,16 @@ class Hypervisor(_Component):
 
     # -- dumps: Python renderings of hv/dump.c's table, same format as the C ones --
 
-    @staticmethod
-    def dump_names() -> list[str]:
-        """The names of hv/dump.c's table (the only list of them)."""
-        text = (abi.STACK_DIR / "hv" / "dump.c").read_text()
-        return re.findall(r'\{\s*"(\w+)",\s*\w+\s*\}', text)
+    def dump_names(self) -> list[str]:
+        """The names of hv/dump.c's `dumpers[]` (the only list of them), read from the hypervisor
+        image through DWARF."""
+        table = self.types.view(ImageMemory(self._system.images["hv"]), "dumpers", "dump.c")
+        return [d.string("name") for d in table]
 
     def dump(self, name: str = "all") -> str:
         """The text `hv_dump(name)` would print now, rendered in Python from the same structures
         (read without locks, as the C dumps do; nothing runs).  `pmp` prints one line per hart (the
-        C dump prints the hart that runs it).  `dump_c` runs the C dumps themselves."""
+        C dump prints the hart that runs it).  `System.dump_c` runs the C dumps themselves."""
         names = self.dump_names()
         if name != "all" and name not in names:
             raise ValueError(f"unknown dump {name!r}: allowed 'all', {', '.join(map(repr, names))}")
@@ -324,56 +319,14 @@ class Hypervisor(_Component):
                 if fn is None:
                     if name == n:
                         raise NotImplementedError(f"no Python rendering of the hv dump {n!r} yet: "
-                                                  f"use dump_c({n!r}) to run the hypervisor's own")
+                                                  f"use system.dump_c({n!r}) to run the hypervisor's own")
                     continue                  # "all": the ones rendered in Python (see unrendered_dumps)
                 out.append(fn())
         return "".join(out)
 
     def unrendered_dumps(self) -> list[str]:
-        """Dump names of hv/dump.c without a Python rendering yet (dump_c runs them)."""
+        """Dump names of hv/dump.c without a Python rendering yet (System.dump_c runs them)."""
         return [n for n in self.dump_names() if not hasattr(self, f"_dump_{n}")]
-
-    def dump_c(self, name: str = "all", max_cycles: int = 20_000_000) -> str:
-        """Run the hypervisor's own `hv_dump(name)` and return what it prints, leaving the system as it
-        was: on a snapshot, wait until some hart enters the hypervisor (a probe at a few hv entry
-        points), call `hv_dump_request` there with `ra` pointing at a probed `park_hart`, run until it
-        returns, restore.  Other harts run on meanwhile, so their output may interleave.  Probes the
-        caller set at those addresses are removed afterwards."""
-        m, t = self._m, self.types
-        names = self.dump_names()
-        if name != "all" and name not in names:
-            raise ValueError(f"unknown dump {name!r}: allowed 'all', {', '.join(map(repr, names))}")
-        if "hv_dump_request" not in t.symbols or "dump_request" not in t.variables:
-            raise NotImplementedError("this hypervisor has no hv_dump_request entry point")
-        entries = [t.symbols[f] for f in ("hypercall_dispatch", "timer_interrupt", "schedule") if f in t.symbols]
-        back = t.symbols["park_hart"]
-        snap = m.snapshot()
-        try:
-            m.write(t.address("dump_request"), name.encode()[:15] + b"\0")
-            for a in entries + [back]:
-                m.add_probe(a, stop=True)
-            start_cycle = m.cycle
-            while True:                       # a hart at a hypervisor entry point, in machine mode
-                stop = m.run(max_cycles=max_cycles)
-                if stop.reason == "probe" and m.harts[stop.hart].pc in entries and m.harts[stop.hart].priv == 3:
-                    break
-                if stop.reason != "probe" or m.cycle - start_cycle > max_cycles:
-                    raise RuntimeError(f"no hart entered the hypervisor ({stop.reason} at cycle {stop.cycles})")
-            hart = m.harts[stop.hart]
-            before = len(m.console)
-            hart.x["ra"] = back
-            hart.pc = t.symbols["hv_dump_request"]
-            while True:
-                stop = m.run(max_cycles=max_cycles)
-                if stop.reason == "probe" and stop.hart == hart.index and hart.pc == back:
-                    break
-                if stop.reason != "probe" or m.cycle - start_cycle > 2 * max_cycles:
-                    raise RuntimeError(f"hv_dump({name!r}) did not return ({stop.reason} at cycle {stop.cycles})")
-            return m.console[before:]
-        finally:
-            for a in entries + [back]:
-                m.remove_probe(a)
-            m.restore(snap)
 
     def _dump_domains(self) -> str:
         st = ["paused", "running", "shutdown", "crashed"]

@@ -476,3 +476,25 @@ def typeof(v: View | ArrayView) -> CType:
 
 def labelof(v: View | ArrayView) -> str:
     return v._label
+
+
+class ImageMemory:
+    """An ELF image's memory as loaded, before it runs (its loadable segments; `.bss` reads as
+    zeros, and so do the bytes past a segment's end, which C-string reads in chunks may touch), with
+    `Machine.read`'s signature: `DwarfTypes.view(ImageMemory(elf), name)` reads the
+    image's constant tables (the workload and recovery lists) with no machine at all."""
+
+    def __init__(self, elf_path: str | os.PathLike):
+        from elftools.elf.elffile import ELFFile
+        self._segments: list[tuple[int, bytes]] = []
+        with open(elf_path, "rb") as f:
+            for seg in ELFFile(f).iter_segments():
+                if seg["p_type"] == "PT_LOAD":
+                    data = seg.data()
+                    self._segments.append((seg["p_paddr"], data + bytes(seg["p_memsz"] - len(data))))
+
+    def read(self, addr: int, size: int) -> bytes:
+        for base, data in self._segments:
+            if base <= addr < base + len(data):
+                return data[addr - base:addr - base + size].ljust(size, b"\0")
+        raise ValueError(f"read({addr:#x}, {size}): not inside a loadable segment of the image")

@@ -1,6 +1,7 @@
 /* Recovery after a panic (DESIGN section 6).  Mechanisms and enhancements register by name in the
  * tables below, one file each under hv/recovery/; the boot-info block selects them (recovery,
- * recovery_flags).  For now only `halt` exists: recovery_on_panic returns and the hart halts. */
+ * recovery_flags).  The mechanisms are those of include/recovery_list.h; for now only `halt` is
+ * implemented: recovery_on_panic returns and the hart halts. */
 #include "hv.h"
 
 struct recovery_enhancement {
@@ -14,11 +15,21 @@ const struct recovery_enhancement recovery_enhancements[] = {
     { 0, 0, 0 },
 };
 
-const char *const recovery_mechanisms[] = { "halt", "reboot", "rehype" };
+struct recovery_mechanism {
+    const char *name;
+    u32 implemented;                 /* 0: planned (DESIGN section 6), the hart halts instead */
+};
+
+/* From include/recovery_list.h; the workbench reads it through DWARF to check it against the header. */
+const struct recovery_mechanism recovery_mechanisms[RECOVERY_COUNT] = {
+#define RECOVERY(nr, name, implemented) [nr] = { #name, implemented },
+#include "recovery_list.h"
+#undef RECOVERY
+};
 
 void recovery_on_panic(void)
 {
-    if (hv.bi.recovery != RECOVERY_HALT)
+    if (hv.bi.recovery != RECOVERY_halt)
         hv_printf("hv: recovery '%s' not implemented yet, halting\n",
-                  hv.bi.recovery < ARRAY_SIZE(recovery_mechanisms) ? recovery_mechanisms[hv.bi.recovery] : "?");
+                  hv.bi.recovery < RECOVERY_COUNT ? recovery_mechanisms[hv.bi.recovery].name : "?");
 }

@@ -1,0 +1,79 @@
+"""The stack's X-macro lists (issue 7): one C list each for the workloads (include/workload_list.h)
+and the recovery mechanisms (include/recovery_list.h), compiled into the images and read by Python
+from the headers.  These tests read the compiled tables back out of the images through DWARF (no
+machine runs) and check that C and Python agree, row for row.
+"""
+from __future__ import annotations
+
+import re
+import struct
+
+import pytest
+
+from workbench.stack import abi
+from workbench.system import System, SystemConfig, config
+from workbench.system.images import stack_images
+from workbench.system.views.dwarf import DwarfTypes, ImageMemory
+
+
+@pytest.fixture(scope="module")
+def images():
+    return stack_images()
+
+
+def table(elf, name, file=None):
+    return DwarfTypes.of(elf).view(ImageMemory(elf), name, file)
+
+
+def test_every_list_line_is_read():
+    # a line the Python reader skipped (a typo in its layout) would silently drop a workload
+    for header, macro, parsed in (("workload_list.h", "WORKLOAD", abi.workloads()),
+                                  ("recovery_list.h", "RECOVERY", abi.recovery_mechanisms())):
+        lines = re.findall(rf"^\s*{macro}\(", (abi.INCLUDE / header).read_text(), re.M)
+        assert len(lines) == len(parsed) > 0, header
+    assert [w.id for w in abi.workloads().values()] == list(range(1, len(abi.workloads()) + 1))
+    assert [r.id for r in abi.recovery_mechanisms().values()] == list(range(len(abi.recovery_mechanisms())))
+
+
+@pytest.mark.parametrize("image", ["appvm", "privvm"])
+def test_workload_table_in_the_images_is_the_header_list(images, image):
+    rows = [(r.string("name"), r.iterations, bool(r.needs_dvm)) for r in table(images[image], "workloads")]
+    expected = [("none", 0, False)] + [(w.name, w.iterations, w.needs_dvm) for w in abi.workloads().values()]
+    assert rows == expected
+    enum = DwarfTypes.of(images[image]).enum("workload_id")
+    assert {v: n for v, n in enum.items() if n != "WL_COUNT"} == {i: f"WL_{n}" for n, i in abi.workload_ids().items()}
+
+
+def test_appvm_dispatch_runs_each_listed_workload(images):
+    # the generated dispatch: entry `id` is the function wl_<name>, WL_none has none
+    t = DwarfTypes.of(images["appvm"])
+    run = table(images["appvm"], "wl_run", "main.c").to_list()
+    assert run[0] == 0
+    assert run[1:] == [t.symbols[f"wl_{w.name}"] for w in abi.workloads().values()]
+
+
+def test_recovery_table_in_the_hypervisor_is_the_header_list(images):
+    rows = [(r.string("name"), bool(r.implemented)) for r in table(images["hv"], "recovery_mechanisms")]
+    assert rows == [(r.name, r.implemented) for r in abi.recovery_mechanisms().values()]
+    enum = DwarfTypes.of(images["hv"]).enum("recovery_kind")
+    assert {v: n for v, n in enum.items() if n != "RECOVERY_COUNT"} == \
+        {r.id: f"RECOVERY_{r.name}" for r in abi.recovery_mechanisms().values()}
+
+
+def test_python_lists_come_from_the_headers():
+    w, r = abi.workloads(), abi.recovery_mechanisms()
+    assert config.workload_names() == tuple(w) and "none" not in config.workload_names()
+    assert config.DEFAULT_ITERATIONS == {n: x.iterations for n, x in w.items()}
+    assert abi.IO_WORKLOADS == tuple(n for n, x in w.items() if x.needs_dvm) == ("blk", "net")
+    assert config.RECOVERY_IMPLEMENTED == tuple(n for n, x in r.items() if x.implemented) == ("halt",)
+    assert set(config.RECOVERY_PLANNED) == {"reboot", "rehype", "dvm_reboot", "privvm_reboot"}
+    for name in config.RECOVERY_PLANNED:
+        with pytest.raises(NotImplementedError, match=name):
+            SystemConfig(recovery=name)
+    with pytest.raises(ValueError, match=r"SystemConfig\.recovery='nope'.*'privvm_reboot'"):
+        SystemConfig(recovery="nope")
+
+
+def test_boot_info_carries_the_recovery_number():
+    words = struct.unpack("<8I", System(SystemConfig(appvms=("hcall",))).boot_info()[:32])
+    assert words[4] == abi.recovery_mechanisms()["halt"].id == 0
