@@ -237,3 +237,19 @@ def forget_store_ring(system, appvm: int) -> None:
     t = system.types["privvm"]
     app = t.view(system.machine, "apps")[appvm]
     write_words(system, addressof(app) + t.offset("appvm", "ring"), 0)
+
+
+@lru_cache(maxsize=None)
+def _functions(path: str) -> tuple[tuple[int, int, str], ...]:
+    with open(path, "rb") as f:
+        symtab = ELFFile(f).get_section_by_name(".symtab")
+        return tuple(sorted((s["st_value"], s["st_size"], s.name) for s in symtab.iter_symbols()
+                            if s["st_info"]["type"] == "STT_FUNC"))
+
+
+def function_at(system, addr: int) -> str | None:
+    """The hypervisor function (ELF STT_FUNC symbol) containing `addr`."""
+    for start, size, name in _functions(str(system.types["hv"].path)):
+        if start <= addr < start + max(size, 4):
+            return name
+    return None

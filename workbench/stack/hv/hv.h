@@ -169,6 +169,7 @@ struct percpu {
     u32 probe_guard;              /* nonzero: an M-mode access fault resumes here (device probing) */
     u32 has_wdog;
     u32 mcause, mepc, mtval;      /* of the trap being handled */
+    u32 trap_kind;                /* panic.c enum panic_kind: set by ktrap/nmi_trap for panic() */
 };
 
 extern struct percpu percpu[MAX_HARTS];
