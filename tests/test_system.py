@@ -412,4 +412,5 @@ def test_watchdog_catches_a_hypervisor_hung_with_interrupts_off():
     assert (r.reason, r.code) == ("fail", 1)                  # panic_action: syscon fail code 1
     panic = str(s.hv.panic)
     assert "nmi_trap" in panic and "watchdog NMI" in panic
-    assert 5_000_000 <= m.cycle - start <= 5_000_000 + 2_000_000   # one 50 ms period, plus < one tick
+    # one 50 ms period from the hung hart's last reload, which may precede `start` by up to one tick
+    assert 5_000_000 - 1_250_000 <= m.cycle - start <= 5_000_000 + 2_000_000

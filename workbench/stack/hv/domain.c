@@ -1,14 +1,65 @@
 /* Domains: creation from a boot module (an ELF linked for its slot), pause, shutdown, crash and
  * destruction.  Domain and vCPU structures live in the preserved heap; their table is the
- * preserved root's dom[], guarded by dom_lock. */
+ * preserved root's dom[], guarded by dom_lock.  Domain ids are never reused (next_domid), so a
+ * restarted component is never mistaken for its predecessor.  Destruction is Xen's: the domain
+ * becomes dying (no new references), and is freed when its last reference goes (a grant map of
+ * one of its pages, an event delivery or timer callback in flight on another hart). */
 #include "hv.h"
 
+/* Table entry i (a domain being created has magic 0 and is skipped); a corrupted entry panics. */
+struct domain *domain_at(u32 i)
+{
+    struct domain *d = i < MAX_DOMAINS ? READ_ONCE(PRESERVED->dom[i]) : NULL;
+    if (!d)
+        return NULL;
+    BUG_ON(d->magic != DOMAIN_MAGIC && d->magic != 0);   /* a freed or overwritten domain */
+    return d->magic == DOMAIN_MAGIC ? d : NULL;
+}
+
+/* The live (not dying) domain with this id, or NULL. */
 struct domain *domain_get(u32 domid)
 {
-    if (domid >= MAX_DOMAINS)
-        return NULL;
-    struct domain *d = READ_ONCE(PRESERVED->dom[domid]);
-    return d && d->magic == DOMAIN_MAGIC ? d : NULL;
+    for (u32 i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = domain_at(i);
+        if (d && d->domid == domid)
+            return READ_ONCE(d->dying) ? NULL : d;
+    }
+    return NULL;
+}
+
+/* Has `domid` ever been given to a domain?  (Grants and unbound channels may name a domain that
+ * has gone, but not one that never existed.) */
+int domid_issued(u32 domid)
+{
+    return domid < READ_ONCE(PRESERVED->next_domid);
+}
+
+void get_domain(struct domain *d)
+{
+    BUG_ON(d->magic != DOMAIN_MAGIC);
+    u32 old = __atomic_fetch_add(&d->refcnt, 1, __ATOMIC_ACQ_REL);
+    BUG_ON(old == 0);                     /* only a holder of a reference may take another */
+}
+
+/* Drop a reference; the last one frees a dying domain (slot and table entry become free). */
+void put_domain(struct domain *d)
+{
+    struct preserved *p = PRESERVED;
+    BUG_ON(d->magic != DOMAIN_MAGIC);
+    u32 old = __atomic_fetch_sub(&d->refcnt, 1, __ATOMIC_ACQ_REL);
+    BUG_ON(old == 0);
+    if (old != 1)
+        return;
+    BUG_ON(!d->dying);
+    LOCK(&p->dom_lock);
+    for (u32 i = 0; i < MAX_DOMAINS; i++)
+        if (p->dom[i] == d)
+            p->dom[i] = NULL;
+    spin_unlock(&p->dom_lock);
+    hv_printf("hv: d%u freed\n", d->domid);
+    d->magic = 0;
+    heap_free(d->vcpu);
+    heap_free(d);
 }
 
 /* Is [addr, addr+len) inside d's own slot? */
@@ -78,20 +129,23 @@ struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err)
         *err = -ENOMEM;
         return NULL;
     }
-    u32 id = MAX_DOMAINS;
+    u32 idx = MAX_DOMAINS, id;
     LOCK(&p->dom_lock);
     for (u32 i = 0; i < MAX_DOMAINS; i++)
-        if (p->dom[i] && p->dom[i]->slot == m->slot)
+        if (p->dom[i] && p->dom[i]->slot == m->slot)   /* a dying domain keeps its slot too */
             goto busy;
-    for (u32 i = 0; i < MAX_DOMAINS && id == MAX_DOMAINS; i++)
+    for (u32 i = 0; i < MAX_DOMAINS && idx == MAX_DOMAINS; i++)
         if (!p->dom[i])
-            id = i;
-    if (id == MAX_DOMAINS)
+            idx = i;
+    if (idx == MAX_DOMAINS || p->next_domid >= DOMID_SELF)
         goto busy;
-    p->dom[id] = d;                       /* reserved: magic is still 0, so domain_get ignores it */
+    id = p->next_domid++;                 /* never reused */
+    d->slot = m->slot;                    /* before publishing: the slot check above reads it */
+    p->dom[idx] = d;                      /* reserved: magic is still 0, so domain_get ignores it */
     spin_unlock(&p->dom_lock);
 
     d->domid = id;
+    d->refcnt = 1;                        /* the creation reference, dropped by domain_destroy */
     d->slot = m->slot;
     d->base = SLOT_ADDR(m->slot);
     d->size = SLOT_SIZE;
@@ -106,7 +160,7 @@ struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err)
     if (!entry) {
         hv_printf("hv: module %u is not a valid image for slot %u\n", module, m->slot);
         LOCK(&p->dom_lock);
-        p->dom[id] = NULL;
+        p->dom[idx] = NULL;
         spin_unlock(&p->dom_lock);
         heap_free(d);
         heap_free(v);
@@ -203,8 +257,10 @@ void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval)
     notify_toolstack(d);
 }
 
-/* Free a domain that no longer runs.  -EBUSY while its vCPU is still on a hart or its pages are
- * mapped by someone. */
+/* Destroy a domain: it becomes dying (domain_get no longer finds it), gives back its channels,
+ * the pages it mapped and its devices, and drops the creation reference; it is freed when the
+ * last reference goes (at once, unless others still map its pages).  -EBUSY while its vCPU is
+ * still on its hart (the caller retries). */
 long domain_destroy(struct domain *d)
 {
     struct preserved *p = PRESERVED;
@@ -212,20 +268,22 @@ long domain_destroy(struct domain *d)
         return -EPERM;
     if (d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED)
         domain_crash(d, 0, 0, 0);
-    if (READ_ONCE(d->vcpu->running) || d->vcpu->on_rq)
+    struct percpu *pc = &percpu[d->vcpu->hart];
+    LOCK(&pc->rq_lock);                   /* schedule() clears `running` under it */
+    int busy = d->vcpu->running || d->vcpu->on_rq;
+    spin_unlock(&pc->rq_lock);
+    if (busy)
         return -EBUSY;
-    for (u32 i = 0; i < NR_GRANTS; i++)
-        if (d->grant[i].in_use && d->grant[i].mapcount)
-            return -EBUSY;
+    LOCK(&p->dom_lock);
+    int was_dying = d->dying;
+    d->dying = 1;
+    spin_unlock(&p->dom_lock);
+    if (was_dying)
+        return -ESRCH;
     evtchn_close_all(d);
     gnttab_release_all(d);
     physdev_release(d);
-    LOCK(&p->dom_lock);
-    p->dom[d->domid] = NULL;
-    spin_unlock(&p->dom_lock);
-    d->magic = 0;
-    heap_free(d->vcpu);
-    heap_free(d);
+    put_domain(d);
     return 0;
 }
 
@@ -233,12 +291,12 @@ void domain_dump(void)
 {
     static const char *st[] = { "paused", "running", "shutdown", "crashed" };
     for (u32 i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = domain_get(i);
+        struct domain *d = domain_at(i);
         if (!d)
             continue;
         struct vcpu *v = d->vcpu;
         hv_printf("d%u slot %u %s: vcpu hart %u state %u%s pc 0x%08x, upcall pending %u mask %u, lock %u\n",
-                  i, d->slot, d->state < 4 ? st[d->state] : "?", v->hart, v->state,
+                  d->domid, d->slot, d->state < 4 ? st[d->state] : "?", v->hart, v->state,
                   v->running ? " (running)" : "", v->regs.x[REG_PC], d->shinfo->vcpu[0].upcall_pending,
                   d->shinfo->vcpu[0].upcall_mask, d->lock.locked);
     }

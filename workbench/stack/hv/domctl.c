@@ -31,16 +31,25 @@ long do_domctl(struct vcpu *v, const u32 *a)
         return -EINVAL;
     if ((arg & 3) || !guest_range_ok(v->dom, arg, sizes[cmd]))
         return -EFAULT;
+    union {                               /* the argument, copied in once (see do_grant_table_op) */
+        struct domctl_create create;
+        struct domctl_domid id;
+        struct domctl_getinfo info;
+        struct domctl_set_store store;
+        struct domctl_assign_device assign;
+    } k;
+    void *guest = (void *)(uptr)arg;
+    memcpy(&k, guest, sizes[cmd]);
     if (cmd == DOMCTL_create) {
-        struct domctl_create *c = (void *)(uptr)arg;
         long err = 0;
-        struct domain *d = domain_create(c->module, c->hart, c->appvm_index, &err);
+        struct domain *d = domain_create(k.create.module, k.create.hart, k.create.appvm_index, &err);
         if (!d)
             return err;
-        c->domid = d->domid;
+        k.create.domid = d->domid;
+        memcpy(guest, &k, sizeof(k.create));
         return 0;
     }
-    u32 domid = *(u32 *)(uptr)arg;        /* every other struct starts with the domid */
+    u32 domid = k.id.domid;               /* every other struct starts with the domid */
     struct domain *d = domain_get(domid);
     if (!d)
         return -ESRCH;
@@ -52,9 +61,12 @@ long do_domctl(struct vcpu *v, const u32 *a)
             return -EINVAL;
         domain_pause(d, cmd == DOMCTL_pause);
         return 0;
-    case DOMCTL_getinfo: return getinfo(d, (void *)(uptr)arg);
+    case DOMCTL_getinfo:
+        getinfo(d, &k.info);
+        memcpy(guest, &k, sizeof(k.info));
+        return 0;
     case DOMCTL_set_store: {
-        struct domctl_set_store *s = (void *)(uptr)arg;
+        struct domctl_set_store *s = &k.store;
         if (s->port == 0 || s->port >= NR_EVTCHN)
             return -EINVAL;
         d->shinfo->start.store_port = s->port;
@@ -63,7 +75,7 @@ long do_domctl(struct vcpu *v, const u32 *a)
     case DOMCTL_assign_device:
         if (d == v->dom || d->state != DOMSTATE_PAUSED)
             return -EINVAL;
-        return physdev_assign(d, (void *)(uptr)arg);
+        return physdev_assign(d, &k.assign);
     }
     return -EINVAL;
 }

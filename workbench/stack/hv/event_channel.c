@@ -210,7 +210,8 @@ static long unmask(struct domain *d, u32 port)
     return 0;
 }
 
-/* event_channel_op(cmd, arg) */
+/* event_channel_op(cmd, arg).  The argument struct is copied in once, used from the copy, and
+ * copied back for the OUT fields (see do_grant_table_op). */
 long do_event_channel_op(struct vcpu *v, const u32 *a)
 {
     struct domain *d = v->dom;
@@ -222,10 +223,19 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
         return -EINVAL;
     if ((arg & 3) || !guest_range_ok(d, arg, sizes[cmd]))
         return -EFAULT;
+    union {
+        struct evtchn_alloc_unbound alloc;
+        struct evtchn_bind_interdomain inter;
+        struct evtchn_bind_virq virq;
+        struct evtchn_bind_pirq pirq;
+        struct evtchn_port port;
+    } k;
+    void *guest = (void *)(uptr)arg;
+    memcpy(&k, guest, sizes[cmd]);
     long r;
     switch (cmd) {
     case EVTCHNOP_alloc_unbound: {
-        struct evtchn_alloc_unbound *u = (void *)(uptr)arg;
+        struct evtchn_alloc_unbound *u = &k.alloc;
         struct domain *td = u->dom == DOMID_SELF || u->dom == d->domid ? d : NULL;
         if (!td) {
             if (!d->privileged)
@@ -234,46 +244,43 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
                 return -ESRCH;
         }
         u32 remote = u->remote_dom == DOMID_SELF ? d->domid : u->remote_dom;
-        if (remote >= MAX_DOMAINS)
+        if (!domid_issued(remote))
             return -EINVAL;
         r = evtchn_alloc_unbound_in(td, remote);
         if (r > 0)
             u->port = r, r = 0;
-        return r;
+        break;
     }
-    case EVTCHNOP_bind_interdomain: {
-        struct evtchn_bind_interdomain *b = (void *)(uptr)arg;
-        r = bind_interdomain(d, b->remote_dom, b->remote_port);
+    case EVTCHNOP_bind_interdomain:
+        r = bind_interdomain(d, k.inter.remote_dom, k.inter.remote_port);
         if (r > 0)
-            b->local_port = r, r = 0;
-        return r;
-    }
-    case EVTCHNOP_bind_virq: {
-        struct evtchn_bind_virq *b = (void *)(uptr)arg;
-        r = bind_virq(d, b->virq);
+            k.inter.local_port = r, r = 0;
+        break;
+    case EVTCHNOP_bind_virq:
+        r = bind_virq(d, k.virq.virq);
         if (r > 0)
-            b->port = r, r = 0;
-        return r;
-    }
-    case EVTCHNOP_bind_pirq: {
-        struct evtchn_bind_pirq *b = (void *)(uptr)arg;
-        r = bind_pirq(d, b->pirq);
+            k.virq.port = r, r = 0;
+        break;
+    case EVTCHNOP_bind_pirq:
+        r = bind_pirq(d, k.pirq.pirq);
         if (r > 0)
-            b->port = r, r = 0;
-        return r;
-    }
-    case EVTCHNOP_send: return send(d, *(u32 *)(uptr)arg);
-    case EVTCHNOP_close: return close_port(d, *(u32 *)(uptr)arg);
+            k.pirq.port = r, r = 0;
+        break;
+    case EVTCHNOP_send: return send(d, k.port.port);
+    case EVTCHNOP_close: return close_port(d, k.port.port);
     case EVTCHNOP_mask: {
-        u32 port = *(u32 *)(uptr)arg;
+        u32 port = k.port.port;
         if (!port_ok(port))
             return -EINVAL;
         __atomic_fetch_or(&d->shinfo->evtchn_mask[port / 32], 1u << (port % 32), __ATOMIC_SEQ_CST);
         return 0;
     }
-    case EVTCHNOP_unmask: return unmask(d, *(u32 *)(uptr)arg);
+    case EVTCHNOP_unmask: return unmask(d, k.port.port);
+    default: return -EINVAL;
     }
-    return -EINVAL;
+    if (r == 0)
+        memcpy(guest, &k, sizes[cmd]);
+    return r;
 }
 
 /* If v has an unmasked pending upcall, divert it to its upcall entry; the interrupted frame is
@@ -309,10 +316,10 @@ void evtchn_dump(void)
 {
     static const char *st = "FUIVPR";
     for (u32 i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = domain_get(i);
+        struct domain *d = domain_at(i);
         if (!d)
             continue;
-        hv_printf("evtchn d%u (lock %u) pending %08x %08x mask %08x %08x:", i, d->evtchn_lock.locked,
+        hv_printf("evtchn d%u (lock %u) pending %08x %08x mask %08x %08x:", d->domid, d->evtchn_lock.locked,
                   d->shinfo->evtchn_pending[0], d->shinfo->evtchn_pending[1], d->shinfo->evtchn_mask[0],
                   d->shinfo->evtchn_mask[1]);
         for (u32 p = 1; p < NR_EVTCHN; p++) {

@@ -58,6 +58,15 @@ static struct grant_entry *lookup(struct domain *gd, u32 ref, struct domain *to,
     return g;
 }
 
+/* Reload the PMP only if d runs on this hart now; otherwise its hart loads d's maps at the next
+ * switch to it.  (Loading d's entries here would give the running domain d's view of memory.) */
+static void pmp_reload_if_current(struct domain *d)
+{
+    struct vcpu *cur = this_cpu()->curr;
+    if (cur && cur->dom == d)
+        pmp_load_domain(d);
+}
+
 static long map(struct domain *d, struct gnttab_map *m)
 {
     struct domain *gd = domain_get(m->dom == DOMID_SELF ? d->domid : m->dom);
@@ -70,7 +79,8 @@ static long map(struct domain *d, struct gnttab_map *m)
         ret = -ENOSPC;
         for (u32 i = 0; i < NR_PMP_MAPS; i++)
             if (!d->map[i].in_use) {
-                d->map[i] = (struct grant_map){ 1, gd->domid, m->ref, g->addr, g->readonly };
+                get_domain(gd);           /* the map keeps the granter: a dying one stays until unmapped */
+                d->map[i] = (struct grant_map){ 1, gd->domid, m->ref, g->addr, g->readonly, gd };
                 g->mapcount++;
                 m->addr = g->addr;
                 m->handle = i;
@@ -80,7 +90,7 @@ static long map(struct domain *d, struct gnttab_map *m)
     }
     unlock2(d, gd);
     if (!ret)
-        pmp_load_domain(d);
+        pmp_reload_if_current(d);
     return ret;
 }
 
@@ -93,15 +103,20 @@ static long unmap(struct domain *d, u32 handle)
     spin_unlock(&d->grant_lock);
     if (!m.in_use)
         return -EINVAL;
-    struct domain *gd = domain_get(m.dom);
+    struct domain *gd = m.granter;        /* referenced by the map, possibly dying */
+    BUG_ON(!gd || gd->magic != DOMAIN_MAGIC);
     lock2(d, gd);
-    if (d->map[handle].in_use) {
+    int mine = d->map[handle].in_use && d->map[handle].granter == gd;
+    if (mine) {
         d->map[handle].in_use = 0;
-        if (gd && m.ref < NR_GRANTS && gd->grant[m.ref].mapcount)
-            gd->grant[m.ref].mapcount--;
+        d->map[handle].granter = NULL;
+        BUG_ON(m.ref >= NR_GRANTS || !gd->grant[m.ref].mapcount);
+        gd->grant[m.ref].mapcount--;
     }
     unlock2(d, gd);
-    pmp_load_domain(d);
+    pmp_reload_if_current(d);
+    if (mine)
+        put_domain(gd);                   /* may free a dying granter */
     return 0;
 }
 
@@ -131,7 +146,9 @@ static long copy(struct domain *d, struct gnttab_copy *c)
     return c->status = (s && t) ? 0 : -EINVAL;
 }
 
-/* grant_table_op(cmd, arg) */
+/* grant_table_op(cmd, arg).  The argument struct is copied into hypervisor memory once, checked
+ * and used there, and the OUT fields are copied back: the guest (another of its vCPUs, or a
+ * device) cannot change what was checked. */
 long do_grant_table_op(struct vcpu *v, const u32 *a)
 {
     struct domain *d = v->dom;
@@ -143,22 +160,33 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
         return -EINVAL;
     if ((arg & 3) || !guest_range_ok(d, arg, sizes[cmd]))
         return -EFAULT;
+    union {
+        struct gnttab_grant grant;
+        struct gnttab_end end;
+        struct gnttab_map map;
+        struct gnttab_unmap unmap;
+        struct gnttab_copy copy;
+    } k;
+    void *guest = (void *)(uptr)arg;
+    memcpy(&k, guest, sizes[cmd]);
+    long ret;
     switch (cmd) {
     case GNTTABOP_grant: {
-        struct gnttab_grant *g = (void *)(uptr)arg;
-        if ((g->addr & (PAGE_SIZE - 1)) || !guest_range_ok(d, g->addr, PAGE_SIZE) || g->domid >= MAX_DOMAINS)
+        struct gnttab_grant *g = &k.grant;
+        if ((g->addr & (PAGE_SIZE - 1)) || !guest_range_ok(d, g->addr, PAGE_SIZE) || !domid_issued(g->domid))
             return -EINVAL;
-        long ref = gnttab_grant_in(d, g->domid, g->addr, g->readonly);
-        if (ref < 0)
-            return ref;
-        g->ref = ref;
-        return 0;
+        ret = gnttab_grant_in(d, g->domid, g->addr, g->readonly);
+        if (ret < 0)
+            return ret;
+        g->ref = ret;
+        ret = 0;
+        break;
     }
     case GNTTABOP_end: {
-        u32 ref = *(u32 *)(uptr)arg;
+        u32 ref = k.end.ref;
         if (ref >= NR_GRANTS || ref == GREF_STORE)
             return -EINVAL;
-        long ret = 0;
+        ret = 0;
         LOCK(&d->grant_lock);
         if (!d->grant[ref].in_use)
             ret = -EINVAL;
@@ -169,11 +197,13 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
         spin_unlock(&d->grant_lock);
         return ret;
     }
-    case GNTTABOP_map: return map(d, (void *)(uptr)arg);
-    case GNTTABOP_unmap: return unmap(d, *(u32 *)(uptr)arg);
-    case GNTTABOP_copy: return copy(d, (void *)(uptr)arg);
+    case GNTTABOP_map: ret = map(d, &k.map); break;
+    case GNTTABOP_unmap: return unmap(d, k.unmap.handle);
+    case GNTTABOP_copy: ret = copy(d, &k.copy); break;
+    default: return -EINVAL;
     }
-    return -EINVAL;
+    memcpy(guest, &k, sizes[cmd]);        /* OUT fields (the IN ones as the guest gave them) */
+    return ret;
 }
 
 /* On destroy: drop the maps this domain holds. */
@@ -187,10 +217,10 @@ void gnttab_release_all(struct domain *d)
 void gnttab_dump(void)
 {
     for (u32 i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *d = domain_get(i);
+        struct domain *d = domain_at(i);
         if (!d)
             continue;
-        hv_printf("grants d%u (lock %u):", i, d->grant_lock.locked);
+        hv_printf("grants d%u (lock %u):", d->domid, d->grant_lock.locked);
         for (u32 r = 0; r < NR_GRANTS; r++)
             if (d->grant[r].in_use)
                 hv_printf(" %u->d%u@%x/%u", r, d->grant[r].grantee, d->grant[r].addr, d->grant[r].mapcount);

@@ -11,6 +11,8 @@ struct blk {
     u32 pad[2];
 };
 
+#define HEAP_POISON 0xA5       /* freed bytes: 0xA5A5A5A5 is no pointer into RAM and no magic */
+
 static struct blk *next_blk(struct blk *b) { return (struct blk *)((u8 *)b + b->size); }
 
 /* Fresh boot: an empty preserved root and one free block covering the rest of the region. */
@@ -60,6 +62,7 @@ void heap_free(void *ptr)
     struct blk *b = (struct blk *)ptr - 1;
     LOCK(&p->heap_lock);
     ASSERT(b->magic == BLK_USED);
+    memset(ptr, HEAP_POISON, b->size - sizeof(*b));   /* a use after free reads garbage, not stale state */
     b->magic = BLK_FREE;
     struct blk *n = next_blk(b);
     if ((u32)(uptr)n < p->heap_end && n->magic == BLK_FREE)

@@ -33,13 +33,15 @@ static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
 #define CAUSE_ECALL_U 8
 
 /* ---- timers (timer.c) ---- */
+struct domain;
 struct timer {
     u64 deadline;                 /* absolute mtime */
     struct timer *next;           /* in the owning hart's list, guarded by its timer_lock */
     void (*fn)(struct timer *);   /* runs on `hart` with no locks held */
     void *data;
+    struct domain *dom;           /* owner, held (get_domain) while fn runs; NULL = the hypervisor's */
     u32 hart;
-    u32 active;
+    u32 active;                   /* linked in the list (guarded by timer_lock) */
 };
 
 /* ---- domains and vCPUs (domain.c, sched.c) ---- */
@@ -81,6 +83,7 @@ struct grant_map {                /* a page this domain mapped; one PMP map entr
     u32 dom, ref;
     u32 addr;
     u32 readonly;
+    struct domain *granter;       /* holds a reference on it (so a dying granter outlives the map) */
 };
 
 #define DOMAIN_MAGIC 0x4E4D4F44u  /* "DOMN" */
@@ -93,6 +96,10 @@ struct domain {
     u32 module;
     struct shared_info *shinfo;
     struct vcpu *vcpu;
+    /* atomic */
+    u32 refcnt;                   /* creation + grant maps of its pages + deliveries in flight; freed at 0 */
+    /* guarded by PRESERVED->dom_lock */
+    u32 dying;                    /* destroyed: domain_get no longer finds it; freed with the last reference */
     /* guarded by lock */
     struct spinlock lock;
     u32 state;                    /* enum dom_state */
@@ -162,6 +169,7 @@ struct percpu {
     u32 probe_guard;              /* nonzero: an M-mode access fault resumes here (device probing) */
     u32 has_wdog;
     u32 mcause, mepc, mtval;      /* of the trap being handled */
+    u32 trap_kind;                /* panic.c enum panic_kind: set by ktrap/nmi_trap for panic() */
 };
 
 extern struct percpu percpu[MAX_HARTS];
@@ -181,6 +189,7 @@ extern volatile u32 hv_panicking;
 /* ---- entry points ---- */
 void panic(const char *fn, const char *msg) __attribute__((noreturn));
 #define ASSERT(c) do { if (!(c)) panic(__func__, "assertion failed: " #c); } while (0)
+#define BUG_ON(c) do { if (c) panic(__func__, "BUG_ON: " #c); } while (0)
 void hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void uart_putc(char c);
 void park_hart(void) __attribute__((noreturn));
@@ -215,6 +224,10 @@ void sched_dump(void);
 
 /* domain.c */
 struct domain *domain_get(u32 domid);
+struct domain *domain_at(u32 index);
+int domid_issued(u32 domid);
+void get_domain(struct domain *d);
+void put_domain(struct domain *d);
 struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err);
 long domain_destroy(struct domain *d);
 void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval);

@@ -33,7 +33,7 @@ int physdev_owns(struct domain *d, u32 pirq)
 static int window_taken(struct domain *self, u32 base, u32 size)
 {
     for (u32 i = 0; i < MAX_DOMAINS; i++) {
-        struct domain *o = domain_get(i);
+        struct domain *o = domain_at(i);
         if (!o)
             continue;
         for (u32 k = 0; k < o->ndev; k++)
@@ -141,6 +141,7 @@ void plic_interrupt(void)
             struct pirq *q = &p->pirq[irq];
             d = q->owner ? domain_get(q->owner - 1) : NULL;
             if (d) {
+                get_domain(d);                        /* held until the event is set */
                 q->inflight = 1;
                 q->count++;
             }
@@ -154,6 +155,7 @@ void plic_interrupt(void)
         u32 port = READ_ONCE(d->pirq_port[irq]);
         if (port)
             evtchn_set_pending(d, port);              /* else physdev_bound delivers it */
+        put_domain(d);
     }
 }
 

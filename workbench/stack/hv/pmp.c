@@ -1,6 +1,9 @@
 /* PMP: a guest in U mode reaches only its own slot, the pages it has grant-mapped and, for a driver
  * domain, the MMIO windows of the devices assigned to it.  Entry 15
- * locks the pristine copy read-only, for M mode too, so a failing hypervisor cannot corrupt it. */
+ * locks the pristine copy read-only, for M mode too, so a failing hypervisor cannot corrupt it.
+ * A locked entry applies to U mode as well, so entry 14 (the guard: no permissions, unlocked) sits
+ * in front of it while a guest runs; start.S turns it on at mret and off at every trap, because an
+ * unlocked matching entry would let M mode write the pristine copy. */
 #include "hv.h"
 
 #define PMP_R 1u
@@ -22,6 +25,7 @@ static void pmpaddr_write(u32 i, u32 v)
 
 void pmp_lock_pristine(void)
 {
+    pmpaddr_write(PMP_GUARD, napot(PRISTINE_BASE, PRISTINE_SIZE));   /* cfg stays 0 (off) in M mode */
     pmpaddr_write(PMP_PRISTINE, napot(PRISTINE_BASE, PRISTINE_SIZE));
     csr_write(pmpcfg3, (PMP_L | PMP_NAPOT | PMP_R) << 24);
 }

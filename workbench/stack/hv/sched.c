@@ -112,8 +112,8 @@ void sched_init_vcpu(struct vcpu *v, u32 hart)
     v->hart = hart;
     v->state = VCPU_RUNNABLE;
     v->hcall_nr = ~0u;
-    v->timer = (struct timer){ .fn = guest_timer, .data = v, .hart = hart };
-    v->poll_timer = (struct timer){ .fn = poll_timeout, .data = v, .hart = hart };
+    v->timer = (struct timer){ .fn = guest_timer, .data = v, .dom = v->dom, .hart = hart };
+    v->poll_timer = (struct timer){ .fn = poll_timeout, .data = v, .dom = v->dom, .hart = hart };
 }
 
 /* sched_op(cmd, arg1, arg2) */

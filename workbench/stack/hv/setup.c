@@ -102,6 +102,8 @@ static void wdog_init(struct percpu *pc)
     if (!pc->has_wdog)
         return;
     csr_write(0x740, (u32)(uptr)pc);                 /* mnscratch: NMI entry finds percpu */
+    csr_set(0x744, 1u << 3);                         /* mnstatus.NMIE: an NMI that led to a reboot
+                                                        left it clear, and hang detection with it */
     mmio_write(bank + 8, hv.watchdog_ticks);
     mmio_write(bank + 12, 1);
     mmio_write(bank + 4, 1);
@@ -208,6 +210,7 @@ void ktrap(struct percpu *pc)
     pc->mcause = cause;
     pc->mepc = csr_read(mepc);
     pc->mtval = csr_read(mtval);
+    pc->trap_kind = 1;                               /* PANIC_TRAP */
     panic("ktrap", "machine-mode exception");
 }
 
@@ -216,5 +219,6 @@ void __attribute__((noreturn)) nmi_trap(struct percpu *pc)
     pc->mcause = csr_read(0x742);
     pc->mepc = csr_read(0x741);
     pc->mtval = 0;
+    pc->trap_kind = 2;                               /* PANIC_NMI */
     panic("nmi_trap", "watchdog NMI");
 }

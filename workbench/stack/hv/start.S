@@ -47,6 +47,8 @@ trap_vector:
   csrrw sp, mscratch, sp
   sw t0, 0(sp)
   sw t1, 4(sp)
+  li t0, PMP_GUARD_CFG
+  csrc pmpcfg3, t0             # guard off: an unlocked entry would let M mode write the pristine copy
   csrr t0, mstatus
   li t1, 0x1800
   and t0, t0, t1
@@ -73,6 +75,8 @@ return_to_guest:
   csrw mepc, t1
   li t1, 0x1800
   csrc mstatus, t1             # MPP = U
+  li t1, PMP_GUARD_CFG
+  csrs pmpcfg3, t1             # guard on: the locked pristine entry (R) matches U mode too
   LOAD_GPRS t0
   lw t0, 20(t0)
   mret
@@ -107,6 +111,8 @@ nmi_entry:
   addi t0, sp, PC_NMI
   SAVE_GPRS t0
   sw t1, 24(t0)
+  li t1, PMP_GUARD_CFG
+  csrc pmpcfg3, t1             # guard off (the NMI may have come from a guest)
   csrr t1, 0x740
   sw t1, 8(t0)
   csrr t1, 0x741

@@ -108,8 +108,13 @@ void timer_interrupt(void)
             break;
         }
         unlink(pc, t);
+        struct domain *d = t->dom;
+        if (d)
+            get_domain(d);              /* a destroy meanwhile must not free t under fn */
         spin_unlock(&pc->timer_lock);
         t->fn(t);
+        if (d)
+            put_domain(d);
     }
     if (t_now >= pc->tick_deadline) {
         wdog_reload();

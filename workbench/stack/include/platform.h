@@ -66,8 +66,9 @@
 #define PMP_SLOT         0             /* the running domain's own slot */
 #define PMP_MAP0         1             /* grant-mapped pages: entries 1..8 */
 #define NR_PMP_MAPS      8
-#define PMP_DEV0         9             /* assigned device windows: entries 9..14, as TOR pairs */
-#define NR_PMP_DEV       6
+#define PMP_DEV0         9             /* assigned device windows: entries 9..12, as TOR pairs */
+#define NR_PMP_DEV       4
+#define PMP_GUARD        14            /* U-mode deny over the pristine copy, on only while a guest runs */
 #define PMP_PRISTINE     15            /* locked: pristine copy, read-only even for M mode */
 
 #endif
