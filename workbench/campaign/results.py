@@ -21,8 +21,9 @@ FORMAT = 1                      # bumped when the layout of the directory or the
 # run leaves null still has its type, so a table is the same however its rows were gathered.
 FAULT_SCHEMA = {"run": pl.Int64, "target": pl.Utf8, "fault_type": pl.Utf8, "hart": pl.Int64, "at": pl.Int64,
                 "reg": pl.Utf8, "bit": pl.Int64, "addr": pl.Int64}
-REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "detection_latency_ms": pl.Float64,
-                 "recovery_latency_ms": pl.Float64, "appvms_affected": pl.Int64, "health_check": pl.Utf8,
+REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "injection_cycle": pl.Int64,
+                 "detection_cycle": pl.Int64, "detection_latency_ms": pl.Float64, "recovery_latency_ms": pl.Float64,
+                 "recovery_cycles": pl.Int64, "appvms_affected": pl.Int64, "health_check": pl.Boolean,
                  "success_strict": pl.Boolean, "success_papers": pl.Boolean, "progress_gap_ms": pl.Float64,
                  "peer_lost": pl.Int64, "peer_worst_latency_us": pl.Float64, "early_stop": pl.Utf8,
                  "instructions": pl.Int64, "cycles": pl.Int64, "wall_s": pl.Float64}
