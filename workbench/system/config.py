@@ -10,8 +10,8 @@ from workbench.machine import PEER_MAX_PAYLOAD as _PEER_MAX_PAYLOAD
 from workbench.stack import abi
 
 MAX_APPVMS = abi.P["MAX_SLOTS"] - abi.P["SLOT_APPVM0"]
-RECOVERY_IMPLEMENTED = ("halt",)
-RECOVERY_PLANNED = ("reboot", "rehype", "dvm_reboot", "privvm_reboot")   # DESIGN section 6
+RECOVERY_IMPLEMENTED = ("halt", "reboot")
+RECOVERY_PLANNED = ("rehype", "dvm_reboot", "privvm_reboot")   # DESIGN section 6
 # Iterations per workload (the default system runs about 0.3 simulated seconds on 2 harts).
 DEFAULT_ITERATIONS = {"hcall": 400, "compute": 4000, "pmp": 20, "badcall": 1, "devpmp": 1, "blk": 128, "net": 250}
 DEFAULT_APPVMS = tuple(a[0] for a in abi.DEFAULT_APPVMS)     # the papers' 3AppVM system: blk, net, hcall
@@ -40,7 +40,7 @@ class SystemConfig:
     """What to boot. `iterations`: one per AppVM, one int for all, or None for per-workload defaults.
 
     Each AppVM's seed is derived from `seed` and its index (`appvm_seeds`), so one number reproduces
-    the whole system. `recovery` names a mechanism of DESIGN section 6; only "halt" exists so far.
+    the whole system. `recovery` names a mechanism of DESIGN section 6; "halt" and "reboot" exist so far.
 
     I/O (issue 4): `dvm` runs the driver VM (None: exactly when some AppVM runs `blk` or `net`, which
     need it); AppVM i owns bytes [i * disk_region, (i + 1) * disk_region) of a disk of `disk_size`
@@ -99,7 +99,7 @@ class SystemConfig:
             raise NotImplementedError(f"SystemConfig.recovery={self.recovery!r} is not implemented yet; "
                                       f"implemented: {_choices(RECOVERY_IMPLEMENTED)}")
         if self.recovery not in RECOVERY_IMPLEMENTED:
-            bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED) + " (only 'halt' implemented)")
+            bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED) + " (implemented: 'halt', 'reboot')")
         self._check_io(bad)
 
     def _check_io(self, bad):
