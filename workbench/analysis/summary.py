@@ -21,25 +21,26 @@ DEFINITIONS = {"strict": "success_strict", "papers": "success_papers"}
 PERCENTILES = (50, 90, 99)
 
 
-def _groups(df: pl.DataFrame) -> list[tuple[str, pl.DataFrame]]:
-    types = list(dict.fromkeys(df["fault_type"].to_list()))       # in the campaign's order
+def _groups(df: pl.DataFrame, order=()) -> list[tuple[str, pl.DataFrame]]:
+    seen = set(df["fault_type"].to_list())
+    types = [t for t in order if t in seen] + sorted(seen - set(order))     # the campaign's order first
     out = [(t, df.filter(pl.col("fault_type") == t)) for t in types]
     return out + [(ALL, df)] if len(types) != 1 else out
 
 
-def outcome_table(df: pl.DataFrame) -> pl.DataFrame:
+def outcome_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     """Runs per outcome, per fault type (and all together)."""
     rows = []
-    for t, g in _groups(df):
+    for t, g in _groups(df, order):
         counts = dict(g.group_by("outcome").len().iter_rows())
         rows.append({"fault_type": t, "runs": g.height, **{o: counts.get(o, 0) for o in OUTCOMES}})
     return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "runs": pl.Int64, **{o: pl.Int64 for o in OUTCOMES}})
 
 
-def category_table(df: pl.DataFrame) -> pl.DataFrame:
+def category_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     """Share of runs in each of the papers' categories, per fault type, with its 95% Wilson interval."""
     rows = []
-    for t, g in _groups(df):
+    for t, g in _groups(df, order):
         row = {"fault_type": t, "runs": g.height}
         for cat, outs in CATEGORIES.items():
             k = g.filter(pl.col("outcome").is_in(outs)).height
@@ -52,10 +53,10 @@ def category_table(df: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema).fill_nan(None)
 
 
-def recovery_table(df: pl.DataFrame) -> pl.DataFrame:
+def recovery_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     """Recovery success rate over detected failures, both definitions, with 95% Wilson intervals."""
     rows = []
-    for t, g in _groups(df):
+    for t, g in _groups(df, order):
         det = g.filter(pl.col("detected").is_not_null())
         row = {"fault_type": t, "detected": det.height}
         for name, col in DEFINITIONS.items():
@@ -69,16 +70,17 @@ def recovery_table(df: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema).fill_nan(None)
 
 
-def latency_table(df: pl.DataFrame) -> pl.DataFrame:
+def latency_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     """Detection and recovery latency percentiles (simulated ms) over the runs that measured them."""
     rows = []
-    for t, g in _groups(df):
+    for t, g in _groups(df, order):
         for col in ("detection_latency_ms", "recovery_latency_ms"):
             s = g[col].drop_nulls()
             row = {"fault_type": t, "latency": col.removesuffix("_ms"), "runs": s.len()}
             row |= {f"p{q}": s.quantile(q / 100, "linear") if s.len() else None for q in PERCENTILES}
             row["max"] = s.max() if s.len() else None
-            rows.append(row)
+            if row["runs"]:                # a fault type that never got there has nothing to show
+                rows.append(row)
     return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "latency": pl.Utf8, "runs": pl.Int64,
                                       **{f"p{q}": pl.Float64 for q in PERCENTILES}, "max": pl.Float64})
 
@@ -137,10 +139,12 @@ class CampaignSummary:
 def summarize(results: CampaignResults | pl.DataFrame) -> CampaignSummary:
     """The summary of a campaign's results (or of a table of rows)."""
     df = results.df if isinstance(results, CampaignResults) else results
-    facts = ()
+    facts, order = (), ()
     if isinstance(results, CampaignResults):
         m = results.manifest
+        order = tuple(m.get("fault_types") or ())
         facts = (("target", m["target"]), ("runs", f"{df.height} of {m['n']}"),
                  ("recovery", str(m.get("recovery"))), ("seed", str(m.get("seed"))),
                  ("git commit", str(m.get("git_commit"))))
-    return CampaignSummary(outcome_table(df), category_table(df), recovery_table(df), latency_table(df), facts)
+    return CampaignSummary(outcome_table(df, order), category_table(df, order), recovery_table(df, order),
+                           latency_table(df, order), facts)
