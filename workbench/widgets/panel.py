@@ -40,7 +40,7 @@ class CampaignPanel:
         self.progress = w.IntProgress(value=0, min=0, max=1, description="runs")
         self.status = w.HTML("idle")
         self.counts = w.HTML("")
-        self.run_button.on_click(lambda _: self.run())
+        self.run_button.on_click(self._click_run)
         self.stop_button.on_click(lambda _: self.stop())
         self.widget = w.VBox([w.HBox([w.VBox([self.target, self.fault_types]),
                                       w.VBox([self.n, self.seed, self.recovery])]),
@@ -56,10 +56,17 @@ class CampaignPanel:
         return Campaign(self.config, self.target.value, tuple(self.fault_types.value), n=self.n.value,
                         seed=self.seed.value, recovery=self.recovery.value)
 
+    def _click_run(self, _):
+        try:
+            self.run()
+        except (ValueError, RuntimeError):
+            pass                         # already shown in the status line
+
     def run(self, out=None) -> threading.Thread:
         """What Run does: start the campaign in a background thread (results into `out`, default a new
         temporary directory) and return the thread."""
         if self._thread is not None and self._thread.is_alive():
+            self.status.value = "a campaign is already running: Stop it first"
             raise RuntimeError("a campaign is already running: Stop it first")
         try:
             campaign = self.campaign()
