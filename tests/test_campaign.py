@@ -54,14 +54,19 @@ def test_same_campaign_twice_gives_identical_rows(reference):
     assert other.fault_rows != reference.manifest["faults"]          # the seed matters
 
 
-def test_processes_and_dask_give_identical_rows(reference):
+def test_processes_and_dask_give_identical_rows(reference, tmp_path):
     distributed = pytest.importorskip("distributed")
     local = Campaign(SMALL, "hv", TYPES, n=10, seed=3).run("processes", workers=2, progress=False)
     assert same_rows(local.df, reference.df)
     with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None) as cl, \
             distributed.Client(cl) as client:
         dask = Campaign(SMALL, "hv", TYPES, n=10, seed=3).run(client, progress=False)
+        # the command line's --scheduler reaches the same cluster
+        from workbench.cli import main
+        assert main(["campaign", "--iterations", "16,20,40", "--faults", ",".join(TYPES), "-n", "10", "--seed", "3",
+                     "--scheduler", cl.scheduler_address, "--out", str(tmp_path / "cli"), "--quiet"]) == 0
     assert same_rows(dask.df, reference.df)
+    assert same_rows(CampaignResults.load(tmp_path / "cli").df, reference.df)
 
 
 def test_stopped_campaign_resumes_to_the_same_table(reference, tmp_path):

@@ -114,7 +114,12 @@ def cmd_campaign(args) -> int:
     campaign = Campaign(args.config, args.target, args.faults, n=n, seed=args.seed, window=args.window)
     print(f"{campaign}: sampling {campaign.n} faults ...", flush=True)
     executor = _client(args)
-    results = campaign.run(executor, workers=args.workers, progress=not args.quiet, out=args.out, batch=args.batch)
+    try:
+        results = campaign.run(executor, workers=args.workers, progress=not args.quiet, out=args.out,
+                               batch=args.batch)
+    finally:
+        if executor != "processes":
+            executor.close()
     _print_results(results)
     return 0 if results.complete else 1
 
@@ -122,7 +127,12 @@ def cmd_campaign(args) -> int:
 def cmd_resume(args) -> int:
     """Run what a campaign directory lacks."""
     from workbench.campaign import Campaign
-    results = Campaign.resume(args.dir, _client(args), workers=args.workers, progress=not args.quiet)
+    executor = _client(args)
+    try:
+        results = Campaign.resume(args.dir, executor, workers=args.workers, progress=not args.quiet)
+    finally:
+        if executor != "processes":
+            executor.close()
     _print_results(results)
     return 0 if results.complete else 1
 
