@@ -395,6 +395,8 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
             for i in range(s.nharts):
                 if not s.harts[i].halted:
                     c = hart_wake_cycle(m, &s.harts[i])
+                    if c <= t:
+                        c = t + 1     # a deadline reached at the round's end (a watchdog): run there
                     if c < nxt:
                         nxt = c
             if nxt == NEVER:

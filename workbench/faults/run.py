@@ -20,7 +20,7 @@ from workbench.faults.report import RunReport
 from workbench.machine import cycles_to_ms
 
 DEFAULT_TIMEOUT_FACTOR = 2.0     # a run may last this many golden runs before it counts as hung
-PANIC_PATH_CYCLES = 20_000_000   # after detection, time for the panic path to halt or ask for a reset
+PANIC_PATH_CYCLES = 2_000_000    # after detection, time for the panic path to halt or ask for a reset (~40k cycles)
 FINISHED = ("poweroff", "fail", "reset")
 
 

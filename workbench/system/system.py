@@ -91,7 +91,7 @@ class System:
         m.load_elf(self.images["hv"])
         for _, _, addr, path in self.modules():
             m.write(addr, path.read_bytes())
-        m.write(abi.P["BOOTINFO_ADDR"], self.boot_info(sys_flags))
+        m.write(abi.P["BOOTINFO_ADDR"], self.boot_info(sys_flags) if sys_flags else self.boot_info())
         m.reset(boot_arg=abi.P["BOOTINFO_ADDR"])
 
     def reset_board(self, sys_flags: int = 0, *, clear_ram: bool = False) -> None:
