@@ -45,7 +45,8 @@ include "run.pxi"
 
 STOP_REASONS = {STOP_NONE: "none", STOP_POWEROFF: "poweroff", STOP_FAIL: "fail", STOP_RESET: "reset",
                 STOP_INSTR_LIMIT: "instruction_limit", STOP_CYCLE_LIMIT: "cycle_limit", STOP_PROBE: "probe",
-                STOP_MASKED: "masked", STOP_IDLE: "idle"}
+                STOP_MASKED: "masked", STOP_IDLE: "idle",
+                STOP_TRIGGER: "trigger"}
 STATE_SIZE = sizeof(State)
 STATE_LAYOUT = 3      # bump whenever State changes shape: saved snapshots of another layout are refused
 
@@ -452,6 +453,19 @@ cdef class Core:
             # a snapshot taken at a probe stop resumes past that probe, as the original run did
             memcpy(&self.m.probe_skip[0], <const char*>snap.probe_skip, sizeof(self.m.probe_skip))
         return copied
+
+    def page_stamps(self):
+        """Read-only view (no copy) of each RAM page's change stamp: compared with a snapshot's
+        `page_stamps`, it tells which pages changed since (the convergence check hashes only those)."""
+        v = np.asarray(<uint32_t[:self.m.npages]>self.m.page_epoch)
+        v.flags.writeable = False
+        return v
+
+    def block_stamps(self):
+        """Read-only view (no copy) of each disk block's change stamp (as `page_stamps`)."""
+        v = np.asarray(<uint32_t[:max(self.m.ndblocks, 1)]>self.m.dblock_epoch)
+        v.flags.writeable = False
+        return v
 
     def state_bytes(self):
         return (<char*>&self.state)[:sizeof(State)]

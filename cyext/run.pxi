@@ -12,6 +12,7 @@ cdef enum:
     STOP_PROBE = 6
     STOP_MASKED = 7
     STOP_IDLE = 8
+    STOP_TRIGGER = 9    # an armed trigger (flip kind FLIP_TRIGGER) reached its count: Python acts there
 
 
 cdef inline void mark_probe(Mach* m, Insn* d, uint32_t addr) noexcept nogil:
@@ -132,12 +133,21 @@ cdef inline int in_context(RegFlip* f, Hart* h) noexcept nogil:
         return 0
     return f.ctx_hi == 0 or (h.pc >= f.ctx_lo and h.pc < f.ctx_hi)
 
-cdef void fire_flip(Mach* m, Hart* h, RegFlip* f) noexcept nogil:
+cdef enum:
+    FLIP_TRIGGER = 3    # a flip of nothing that stops the run where it fires (fault injection from Python)
+
+cdef int fire_flip(Mach* m, Hart* h, RegFlip* f) noexcept nogil:
+    """Apply the armed flip; returns 1 when it is a trigger and the run must stop here."""
     cdef uint32_t v = 0
     f.armed = 0
     f.fired = 1
     f.fired_cycle = h.cycle
     f.fired_instret = h.instret
+    if f.kind == FLIP_TRIGGER:
+        f.old_value = h.pc
+        m.s.stop_reason = STOP_TRIGGER
+        m.s.stop_hart = h.id
+        return 1
     if f.kind == 0:
         f.old_value = h.x[f.index]
         h.x[f.index] ^= 1u << f.bit
@@ -150,6 +160,7 @@ cdef void fire_flip(Mach* m, Hart* h, RegFlip* f) noexcept nogil:
         csr_read(m, h, f.index, &v)
         f.old_value = v
         csr_write(m, h, f.index, v ^ (1u << f.bit))
+    return 0
 
 cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
     """The same steps as run_chunk_fast, looking at each instruction first: counting instructions in a
@@ -176,7 +187,8 @@ cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
                 return ST_STOP
         if f.armed and f.ctx and in_context(f, h):
             if f.ctx_count == f.at:
-                fire_flip(m, h, f)
+                if fire_flip(m, h, f):
+                    return ST_STOP
                 return ST_REFETCH     # the flip may have changed pc or fetch state
             f.ctx_count += 1
         overwrites = 0
@@ -259,7 +271,8 @@ cdef int run_hart(Mach* m, Hart* h) noexcept nogil:
             h.halted = 1
             continue
         if f.armed and not f.ctx and h.instret >= f.at:
-            fire_flip(m, h, f)
+            if fire_flip(m, h, f):
+                return 1
         if m.hooks.nmflips and m.hooks.mflip_cycle[0] <= h.cycle:
             apply_memory_flips(m, h.cycle)        # the first hart to reach the cycle sees it first
         if m.s.wdog.ctrl[h.id] and h.cycle >= m.s.wdog.deadline[h.id]:
@@ -372,6 +385,8 @@ cdef int run_machine(Mach* m, uint64_t cycle_limit) noexcept nogil:
             for i in range(s.nharts):
                 if not s.harts[i].halted:
                     c = hart_wake_cycle(m, &s.harts[i])
+                    if c <= t:
+                        c = t + 1     # a deadline reached at the round's end (a watchdog): run there
                     if c < nxt:
                         nxt = c
             if nxt == NEVER:

@@ -89,7 +89,7 @@ def test_config_errors_name_field_and_allowed_values(kw, field, allowed):
         SystemConfig(**kw)
 
 
-@pytest.mark.parametrize("name", ["reboot", "rehype", "dvm_reboot", "privvm_reboot"])
+@pytest.mark.parametrize("name", ["rehype", "dvm_reboot", "privvm_reboot"])
 def test_planned_recovery_not_implemented(name):
     with pytest.raises(NotImplementedError, match=f"{name}.*not implemented yet"):
         SystemConfig(recovery=name)

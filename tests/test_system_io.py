@@ -392,7 +392,7 @@ def test_mrwb_boot_shows_io_and_peer(capsys):
     assert cli.main(["qemu", "--appvms", "blk,net"]) == 0
     out = capsys.readouterr().out
     assert "dvm.elf" in out and "virtio-blk-device" in out and "virtio-net-device" in out and "disk.img" in out
-    assert cli.main(["demo"]) == 0                                   # the default 3AppVM system
+    assert cli.main(["boot"]) == 0            # the default 3AppVM system (demo now runs a campaign)
     out = capsys.readouterr().out
     assert "--- console: d1 (DVM) ---" in out and "RESULT app=1 wl=net status=ok iters=250" in out
     assert re.search(r"network peer: sent 250, answered 250 \(250 ok\), lost 0", out)

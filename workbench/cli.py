@@ -17,7 +17,11 @@ def _config(args):
         iterations = parts[0] if len(parts) == 1 else tuple(parts)
     io = {k: getattr(args, k) for k in ("disk_region", "peer_interval", "peer_payload")
           if getattr(args, k, None) is not None}
-    return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=args.seed, **io)
+    seed = args.system_seed if hasattr(args, "system_seed") else args.seed
+    recovery = getattr(args, "recovery", None)
+    if recovery is not None:
+        io["recovery"] = recovery
+    return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=seed, **io)
 
 
 def cmd_boot(args) -> int:
@@ -90,9 +94,96 @@ def cmd_qemu(args) -> int:
     return 0 if same and not q.timed_out else 1
 
 
+def _client(args):
+    if not getattr(args, "scheduler", None):
+        return "processes"
+    from distributed import Client
+    return Client(args.scheduler)
+
+
+def _print_results(results) -> None:
+    print(results.summary())
+    if results.path is not None:
+        print(f"results: {results.path} ({'complete' if results.complete else 'incomplete: resume with mrwb resume'})")
+
+
+def cmd_campaign(args) -> int:
+    """Sample a fault list, run it (local processes or a Dask scheduler), save and summarise it."""
+    from workbench.campaign import PAPERS_SIZES, Campaign
+    n = dict(PAPERS_SIZES) if args.papers else args.n
+    campaign = Campaign(args.config, args.target, args.faults, n=n, seed=args.seed, window=args.window)
+    print(f"{campaign}: sampling {campaign.n} faults ...", flush=True)
+    executor = _client(args)
+    try:
+        results = campaign.run(executor, workers=args.workers, progress=not args.quiet, out=args.out,
+                               batch=args.batch)
+    finally:
+        if executor != "processes":
+            executor.close()
+    _print_results(results)
+    return 0 if results.complete else 1
+
+
+def cmd_resume(args) -> int:
+    """Run what a campaign directory lacks."""
+    from workbench.campaign import Campaign
+    executor = _client(args)
+    try:
+        results = Campaign.resume(args.dir, executor, workers=args.workers, progress=not args.quiet)
+    finally:
+        if executor != "processes":
+            executor.close()
+    _print_results(results)
+    return 0 if results.complete else 1
+
+
+def cmd_report(args) -> int:
+    """Summary of a saved campaign: outcomes, the papers' categories, recovery rates, latencies."""
+    from workbench.campaign import CampaignResults
+    results = CampaignResults.load(args.dir)
+    print(results.summary())
+    if not results.complete:
+        print(f"incomplete: {len(results.missing)} of {results.n} runs missing (mrwb resume {args.dir})")
+    return 0
+
+
+def cmd_run(args) -> int:
+    """One fault, one run: the report and its timeline."""
+    from workbench.faults import fault_from_row
+    from workbench.system import System
+    fault = fault_from_row({"target": args.target, "fault_type": args.fault, "hart": args.hart, "at": args.at,
+                            "reg": args.reg, "bit": args.bit, "addr": args.addr})
+    system = System(args.config)
+    system.boot()
+    report = system.inject(fault)
+    print(report)
+    return 0
+
+
+DEMO_FAULTS = ("reg", "code", "mem", "failstop")
+
+
 def cmd_demo(args) -> int:
-    """Until campaigns exist, the demo boots the default virtualized system."""
-    return cmd_boot(args)
+    """Boot the default system, run a small hypervisor campaign, print its report and where it is."""
+    import tempfile
+
+    from workbench.campaign import Campaign
+    from workbench.machine import cycles_to_ms
+    from workbench.system import System
+    system = System(args.config)
+    boot = system.boot()
+    c = system.config
+    print(f"Booted {c.harts} harts: hypervisor, PrivVM{', driver VM' if c.dvm else ''}, AppVMs "
+          f"{', '.join(c.appvms)}; steady state after {cycles_to_ms(boot.cycles):.1f} ms simulated "
+          f"({boot.wall_seconds:.2f} s wall)")
+    out = args.out or tempfile.mkdtemp(prefix="mrwb-demo-")
+    campaign = Campaign(c, "hv", DEMO_FAULTS, n=args.n, seed=args.campaign_seed)
+    print(f"Injecting {args.n} faults into the hypervisor ({', '.join(DEMO_FAULTS)}), recovery {c.recovery!r} ...",
+          flush=True)
+    results = campaign.run("processes", workers=args.workers, out=out)
+    print(results.summary())
+    print(f"saved in {results.path} (mrwb report {results.path})")
+    return 0
 
 
 def cmd_bench(args) -> int:
@@ -105,7 +196,18 @@ def cmd_bench(args) -> int:
         bench.cpu(scale=args.scale, reference=not args.no_reference)
     elif args.what == "snapshot":
         bench.snapshot(ram_mib=args.ram_mib, dirty_percent=args.dirty, repeat=args.repeat)
+    elif args.what == "campaign":
+        from workbench.bench.campaign import campaign
+        campaign(n=args.runs, workers=args.workers)
     return 0
+
+
+def _window(text: str):
+    try:
+        lo, hi = (int(x, 0) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--window {text!r}: expected two integers LO,HI") from None
+    return (lo, hi)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mrwb", description="Microreboot Workbench")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def system_options(p):
+    def system_options(p, seed="--seed", recovery=False):
         p.add_argument("--harts", type=int, default=2, help="simulated harts (1..8, default 2)")
         default_appvms = ",".join(a[0] for a in DEFAULT_APPVMS)
         p.add_argument("--appvms", default=default_appvms,
@@ -121,7 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--iterations", default="",
                        help="iterations: one number for all AppVMs or one per AppVM (default: per workload; "
                             "for net, the requests the network peer sends)")
-        p.add_argument("--seed", type=int, default=1, help="system seed (default 1)")
+        p.add_argument(seed, type=int, default=1, help="system seed (default 1)")
+        if recovery:
+            p.add_argument("--recovery", default=None, help="recovery mechanism (default: the configuration's, halt)")
         p.add_argument("--disk-region", type=int, default=None, help="bytes of disk per AppVM (default 1 MiB)")
         p.add_argument("--peer-interval", type=int, default=None,
                        help="cycles between two requests of the network peer (default 100000 = 1 ms)")
@@ -131,9 +235,54 @@ def main(argv: list[str] | None = None) -> int:
     system_options(p)
     p.set_defaults(func=cmd_boot)
 
-    p = sub.add_parser("demo", help="boot the default virtualized system (same as boot)")
-    system_options(p)
+    p = sub.add_parser("demo", help="boot the default system, run a small hypervisor campaign, print its report")
+    system_options(p, recovery=True)
+    p.add_argument("-n", type=int, default=40, help="faults to inject (default 40)")
+    p.add_argument("--campaign-seed", type=int, default=7, help="seed of the fault sample (default 7)")
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--out", default=None, help="directory for the results (default: a new temporary one)")
     p.set_defaults(func=cmd_demo)
+
+    def campaign_exec(p):
+        p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
+        p.add_argument("--scheduler", default=None, help="address of a Dask scheduler (runs there, not locally)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("campaign", help="run a fault-injection campaign and save its results")
+    system_options(p, seed="--system-seed", recovery=True)
+    p.add_argument("--target", default="hv", help='"hv", "privvm", "dvm" or "appvm:<i>" (default hv)')
+    p.add_argument("--faults", default="reg,code,failstop", help="fault types: reg, code, mem, failstop (default "
+                                                                 "reg,code,failstop)")
+    p.add_argument("-n", type=int, default=100, help="faults to inject (default 100)")
+    p.add_argument("--papers", action="store_true",
+                   help="the papers' sizes instead of -n/--faults: 1000 failstop, 5000 reg, 2000 code")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault sample (default 0)")
+    p.add_argument("--window", default=None, type=_window,
+                   help="instruction window LO,HI of the target to sample from (default: the fault space's)")
+    p.add_argument("--out", default=None, help="directory for manifest.json and results.parquet")
+    p.add_argument("--batch", type=int, default=None, help="runs per atomic write (default: automatic)")
+    campaign_exec(p)
+    p.set_defaults(func=cmd_campaign)
+
+    p = sub.add_parser("resume", help="run what a campaign directory still lacks")
+    p.add_argument("dir")
+    campaign_exec(p)
+    p.set_defaults(func=cmd_resume)
+
+    p = sub.add_parser("report", help="summary of a saved campaign")
+    p.add_argument("dir")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="inject one fault and print its report and timeline")
+    system_options(p, recovery=True)
+    p.add_argument("--target", default="hv", help='"hv", "privvm", "dvm" or "appvm:<i>" (default hv)')
+    p.add_argument("--fault", required=True, help="reg, code, mem or failstop")
+    p.add_argument("--at", type=int, required=True, help="instructions executed in the target after steady state")
+    p.add_argument("--reg", default=None, help="reg: x1..x31 or an ABI name, or pc")
+    p.add_argument("--bit", type=int, default=None, help="bit to flip (reg, code: 0..31; mem: 0..7)")
+    p.add_argument("--addr", type=lambda v: int(v, 0), default=None, help="mem (and code, optional): address")
+    p.add_argument("--hart", type=int, default=0, help="hart running the target (default 0)")
+    p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("qemu", help="print (or --run) the QEMU command line for a configuration")
     system_options(p)
@@ -142,8 +291,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_qemu)
 
     p = sub.add_parser("bench", help="measure speed: boot (default system), io (block requests and network "
-                                     "round trips per second), cpu (MIPS vs Unicorn), snapshot (restore time)")
-    p.add_argument("what", choices=("boot", "io", "cpu", "snapshot"))
+                                     "round trips per second), cpu (MIPS vs Unicorn), snapshot (restore time), "
+                                     "campaign (runs per second of a 200-run hypervisor campaign)")
+    p.add_argument("what", choices=("boot", "io", "cpu", "snapshot", "campaign"))
+    p.add_argument("--runs", type=int, default=200, help="campaign: runs (default 200)")
+    p.add_argument("--workers", type=int, default=None, help="campaign: worker processes (default: all cores)")
     p.add_argument("--scale", type=int, default=1000,
                    help="cpu: program size; 1000 is about 1e9 instructions (default 1000)")
     p.add_argument("--no-reference", action="store_true", help="cpu: skip the Unicorn run")
@@ -160,6 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(e))
     try:
         return args.func(args)
+    except (ValueError, FileExistsError, FileNotFoundError) as e:   # bad input or a damaged campaign file
+        print(f"mrwb {args.command}: {e}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

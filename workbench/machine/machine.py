@@ -56,10 +56,34 @@ def csr_number(csr: int | str) -> int:
     return as_int(csr, "CSR (a name or a number)", 0, 4095)
 
 
+FLIP_TRIGGER = 3     # cyext/run.pxi: a flip slot armed to stop the run instead of flipping
+
+
+def _context_args(context: dict | None) -> tuple[int, int, int, bool]:
+    """(priv, pc_lo, pc_hi, counted in a context) for the core's flip slot, validated."""
+    priv, lo, hi = -1, 0, 0
+    if context is None:
+        return priv, lo, hi, False
+    if not isinstance(context, dict):
+        raise ValueError(f"context must be a dict with 'priv' and/or 'pc_range', got {context!r}")
+    unknown = set(context) - {"priv", "pc_range"}
+    if unknown:
+        raise ValueError(f"unknown context keys {sorted(unknown)}: allowed 'priv', 'pc_range'")
+    if context.get("priv") is not None:
+        priv = as_int(context["priv"], "context priv", 0, 3)
+        if priv not in (0, 3):
+            raise ValueError(f"context priv must be 0 (user) or 3 (machine), got {priv!r}")
+    if context.get("pc_range") is not None:
+        lo, hi = (as_u32(v, "pc_range bound") for v in context["pc_range"])
+        if hi <= lo:
+            raise ValueError(f"pc_range must be (lo, hi) with lo < hi, got {context['pc_range']!r}")
+    return priv, lo, hi, True
+
+
 @dataclass(frozen=True)
 class StopInfo:
     """Why and when `Machine.run` returned."""
-    reason: str          # poweroff, fail, reset, instruction_limit, cycle_limit, probe, masked, idle
+    reason: str          # poweroff, fail, reset, instruction_limit, cycle_limit, probe, masked, idle, trigger
     code: int            # the syscon code for poweroff/fail
     hart: int            # the hart that caused the stop (0 for limits)
     cycles: int          # machine time at the stop
@@ -465,20 +489,18 @@ class Machine:
             kind, index = 0, register_number(reg)
             if index == 0:
                 raise ValueError("x0 is hardwired to zero: choose x1..x31, 'pc' or a CSR")
-        priv, lo, hi, use_ctx = -1, 0, 0, context is not None
-        if context:
-            unknown = set(context) - {"priv", "pc_range"}
-            if unknown:
-                raise ValueError(f"unknown context keys {sorted(unknown)}: allowed 'priv', 'pc_range'")
-            if context.get("priv") is not None:
-                priv = as_int(context["priv"], "context priv", 0, 3)
-                if priv not in (0, 3):
-                    raise ValueError(f"context priv must be 0 (user) or 3 (machine), got {priv!r}")
-            if context.get("pc_range") is not None:
-                lo, hi = (as_u32(v, "pc_range bound") for v in context["pc_range"])
-                if hi <= lo:
-                    raise ValueError(f"pc_range must be (lo, hi) with lo < hi, got {context['pc_range']!r}")
+        priv, lo, hi, use_ctx = _context_args(context)
         self._core.arm_flip(h, kind, index, bit, at, priv, lo, hi, use_ctx, bool(stop_on_masked))
+
+    def arm_trigger(self, hart: int, at: int, context: dict | None = None) -> None:
+        """Stop the run (reason "trigger") just before `hart` runs its instruction number `at`, counted
+        as `inject_register` counts (only in `context` when given). The fault injector applies
+        faults the core has no hook for there (a code flip, a fail-stop's pc = 0, a memory flip at an
+        instruction count). Uses the hart's register-flip slot: `fault_status(hart)` tells when it fired."""
+        h = self._hart_index(hart)
+        at = as_int(at, "at", 0, (1 << 64) - 1)
+        priv, lo, hi, use_ctx = _context_args(context)
+        self._core.arm_flip(h, FLIP_TRIGGER, 0, 0, at, priv, lo, hi, use_ctx, False)
 
     def fault_status(self, hart: int) -> dict:
         """State of the register flip armed on `hart`: armed/fired, when, old value, read or overwritten."""
@@ -514,6 +536,39 @@ class Machine:
     def state_hash(self) -> str:
         """Digest of all architectural and device state, RAM and console (determinism checks)."""
         return self._core.state_hash()
+
+    def changed_pages(self, snap) -> np.ndarray:
+        """Indices of the RAM pages (4 KiB from RAM_BASE) stored to since `snap` was taken or last
+        restored here (by the change stamps a restore uses; a page written back to its old content
+        still counts)."""
+        self._own_snapshot(snap)
+        return np.flatnonzero(self._core.page_stamps() != snap.page_stamps)
+
+    def state_hash_since(self, snap) -> str:
+        """Digest of the state as far as it can differ from `snap`: harts, devices, event queue,
+        console, network peer, and the RAM pages and disk blocks changed since `snap` (indices and
+        contents). Two runs from the same `snap` have equal digests exactly when their states are
+        equal, provided they changed the same pages; it costs a fraction of `state_hash`."""
+        import hashlib
+        self._own_snapshot(snap)
+        pages = self.changed_pages(snap)
+        blocks = np.flatnonzero(self._core.block_stamps() != snap.block_stamps)
+        d = hashlib.blake2b(digest_size=20)
+        d.update(self._core.state_bytes())
+        d.update(pages.astype(np.uint32).tobytes())
+        d.update(self._core.ram.reshape(-1, 4096)[pages].tobytes())
+        d.update(blocks.astype(np.uint32).tobytes())
+        disk = self._core.disk
+        for b in blocks:
+            d.update(memoryview(disk[b * 4096:(b + 1) * 4096]))
+        d.update(self._core.console)
+        d.update(self._core._peer_bytes())
+        return d.hexdigest()
+
+    def _own_snapshot(self, snap) -> None:
+        if not isinstance(snap, _core.Snapshot) or snap.page_stamps is None \
+                or len(snap.page_stamps) != len(self._core.page_stamps()):
+            raise ValueError("expected a snapshot taken on this machine (Machine.snapshot())")
 
     def save_snapshot(self, path: str | os.PathLike, snap=None) -> Path:
         """Write `snap` (default: a snapshot now) to `path`, with a format version and a checksum."""

@@ -37,7 +37,7 @@ class SystemConfig:
     """What to boot. `iterations`: one per AppVM, one int for all, or None for per-workload defaults.
 
     Each AppVM's seed is derived from `seed` and its index (`appvm_seeds`), so one number reproduces
-    the whole system. `recovery` names a mechanism of DESIGN section 6; only "halt" exists so far.
+    the whole system. `recovery` names a mechanism of DESIGN section 6; "halt" and "reboot" exist so far.
 
     I/O (issue 4): `dvm` runs the driver VM (None: exactly when some AppVM runs `blk` or `net`, which
     need it); AppVM i owns bytes [i * disk_region, (i + 1) * disk_region) of a disk of `disk_size`

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 
 from workbench.display.reprs import SummaryReprs
-from workbench.machine import Machine, StopInfo
+from workbench.machine import RAM_BASE, Machine, StopInfo
 from workbench.stack import abi
 from workbench.system import hvdump, qemu
 from workbench.system.config import SystemConfig, _is_int
@@ -67,22 +67,44 @@ class System(SummaryReprs):
         """The boot modules: (kind, slot, address, file); the DVM's last, when configured."""
         return abi.module_table(self.images, len(self.config.appvms), dvm=self.config.dvm)
 
-    def boot_info(self) -> bytes:
+    def boot_info(self, sys_flags: int = 0) -> bytes:
+        """The boot-info block of this configuration; `sys_flags` adds SYS_* flags (the fault
+        injector boots a rebooted system with SYS_HEALTH_CHECK)."""
         c = self.config
         return abi.pack_boot_info(nharts=c.harts, appvms=c.appvm_table, ram_size=c.ram_size,
-                                    recovery=abi.recovery_mechanisms()[c.recovery].id,
                                     modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
-                                    disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart)
+                                    disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart,
+                                    recovery=self.recovery_kind, sys_flags=sys_flags)
+
+    @property
+    def recovery_kind(self) -> int:
+        """The hypervisor's number for `config.recovery` (include/recovery_list.h)."""
+        return abi.recovery_mechanisms()[self.config.recovery].id
 
     def _new_machine(self) -> Machine:
         c = self.config
         m = Machine(harts=c.harts, ram_size=c.ram_size, quantum=c.quantum, disk_size=c.disk_size)
+        self._load_firmware(m)
+        return m
+
+    def _load_firmware(self, m: Machine, sys_flags: int = 0) -> None:
+        """What the board's firmware does at power-on: images and boot-info block into RAM, reset."""
         m.load_elf(self.images["hv"])
         for _, _, addr, path in self.modules():
             m.write(addr, path.read_bytes())
-        m.write(abi.P["BOOTINFO_ADDR"], self.boot_info())
+        m.write(abi.P["BOOTINFO_ADDR"], self.boot_info(sys_flags) if sys_flags else self.boot_info())
         m.reset(boot_arg=abi.P["BOOTINFO_ADDR"])
-        return m
+
+    def reset_board(self, sys_flags: int = 0, *, clear_ram: bool = False) -> None:
+        """Reset the board: harts and devices reset (the machine's clock starts again at 0; the disk
+        keeps its content, RAM too unless `clear_ram`, as after a power cycle), the firmware loads the
+        images again, and the system boots from scratch on the next run. Used by the `reboot`
+        recovery; the steady snapshot stays."""
+        m = self._require_machine()
+        if clear_ram:
+            m.write(RAM_BASE, bytes(m.ram_size))
+        self._load_firmware(m, sys_flags)
+        self._end = None
 
     def _require_machine(self) -> Machine:
         if self.machine is None:
@@ -228,6 +250,16 @@ class System(SummaryReprs):
         """What the hypervisor's own `hv_dump(name)` prints now: runs it on a snapshot, then restores
         (hvdump.py); `system.hv.dump(name)` renders the same structures without running anything."""
         return hvdump.run_c_dump(self, name, max_cycles)
+
+    # -- fault injection (workbench.faults; reached through the fault, since layers import down only) --
+
+    def inject(self, fault, **kw):
+        """Run `fault` (a workbench.faults model) from the steady snapshot -> RunReport; keyword
+        arguments go to `workbench.faults.run_fault` (timeout_factor, convergence)."""
+        inject_into = getattr(fault, "inject_into", None)
+        if inject_into is None:
+            raise TypeError(f"expected a fault from workbench.faults, got {type(fault).__name__}")
+        return inject_into(self, **kw)
 
     # -- components (live views) --
 

@@ -4,6 +4,7 @@
 #include "hv.h"
 
 struct percpu percpu[MAX_HARTS];
+const u32 percpu_bytes = sizeof(percpu);   /* start.S: tells a percpu pointer from a stray sp */
 struct hv_config hv;
 volatile u32 hv_panicking;
 

@@ -82,6 +82,16 @@ return_to_guest:
   mret
 
 ktrap_entry:                   # trap in M mode: save the hv's registers for the panic dump
+  # A trap inside a trap entry, before it put percpu back in mscratch (a fail-stop there), swapped
+  # the two again: sp is then not a percpu and mscratch is. Swap back, so the panic is reached
+  # at once instead of faulting in a loop until the watchdog fires.
+  la t0, percpu
+  sub t0, sp, t0
+  la t1, percpu_bytes
+  lw t1, 0(t1)
+  bltu t0, t1, 1f
+  csrrw sp, mscratch, sp
+1:
   addi t0, sp, PC_KTRAP
   SAVE_GPRS t0
   lw t1, 0(sp)

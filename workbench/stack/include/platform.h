@@ -7,6 +7,7 @@
 #define SYSCON_BASE      0x00100000u   /* sifive_test: 0x5555 off, (code<<16)|0x3333 fail, 0x7777 reset */
 #define SYSCON_POWEROFF  0x5555u
 #define SYSCON_FAIL      0x3333u
+#define SYSCON_RESET     0x7777u       /* board reset: the firmware reloads the images (recovery 'reboot') */
 #define WDOG_BASE        0x00102000u   /* per-hart watchdog bank at +0x10*h; absent on QEMU */
 #define WDOG_STRIDE      0x10u
 #define WDOG_ID_VALUE    0x57444F47u   /* "GODW" in memory order */

@@ -1,0 +1,161 @@
+"""Campaign results without running anything: statistics, the summary, the files and their errors
+(issue 8, item 5). Rows are constructed here as `RunReport.row()` would give them."""
+from __future__ import annotations
+
+import json
+import math
+
+import polars as pl
+import pytest
+from html_text import VisibleText
+
+from workbench.analysis import summarize, wilson
+from workbench.campaign import CampaignResults, ResultsFileError
+from workbench.campaign import results as store
+
+
+def visible(html: str) -> str:
+    v = VisibleText()
+    v.feed(html)
+    return "\n".join(v.parts)
+
+
+def faults(n):
+    types = ["reg", "code", "failstop"]
+    return [{"target": "hv", "fault_type": types[i % 3], "hart": 0, "at": 100 + i, "reg": "a0" if i % 3 == 0 else None,
+             "bit": i % 32, "addr": None if i % 3 != 1 else 0x80001000 + 4 * i} for i in range(n)]
+
+
+def row(i, f, outcome, detected=None, strict=None, papers=None):
+    return {"run": i, **f, "outcome": outcome, "reason": None if outcome != "recovery_failed" else "appvm_lost",
+            "detected": detected, "detection_latency_ms": 0.5 if detected else None,
+            "recovery_latency_ms": 12.0 + i if detected else None, "appvms_affected": 0 if strict else 1,
+            "health_check": None, "success_strict": strict, "success_papers": papers, "progress_gap_ms": 1.0,
+            "peer_lost": 0, "peer_worst_latency_us": 80.0, "early_stop": None, "instructions": 1000 * i,
+            "cycles": 2000 * i, "wall_s": 0.01}
+
+
+def make(n=30):
+    fl = faults(n)
+    cycle = [("masked",), ("no_effect",), ("sdc",), ("recovered", "crash", True, True),
+             ("recovery_failed", "hang", False, True), ("recovery_failed", "crash", False, False)]
+    rows = [row(i, f, *cycle[i % len(cycle)]) for i, f in enumerate(fl)]
+    manifest = {"format": store.FORMAT, "target": "hv", "fault_types": ["reg", "code", "failstop"], "n": n,
+                "seed": 7, "recovery": "reboot", "config": {}, "faults": fl}
+    return CampaignResults(store.frame(rows), manifest)
+
+
+def test_wilson_known_values():
+    lo, hi = wilson(963, 1000)                  # the papers' ~96.3% from 1,000 faults
+    assert round(lo, 4) == 0.9494 and round(hi, 4) == 0.9730
+    assert wilson(0, 10)[0] == 0 and wilson(10, 10)[1] == pytest.approx(1)
+    assert all(math.isnan(x) for x in wilson(0, 0))
+    with pytest.raises(ValueError, match="k=11"):
+        wilson(11, 10)
+
+
+def test_frame_types_and_order():
+    r = make(12)
+    assert r.df["run"].to_list() == list(range(12))
+    shuffled = store.frame(list(reversed(r.df.to_dicts())))
+    assert shuffled.equals(r.df)                                   # rows in fault order whatever the arrival
+    assert r.df.schema["success_strict"] == pl.Boolean and r.df.schema["addr"] == pl.Int64
+    assert set(store.REQUIRED) <= set(r.df.columns)
+
+
+def test_summary_counts_categories_and_rates():
+    r = make(30)
+    s = summarize(r)
+    allrow = s.outcomes.filter(pl.col("fault_type") == "all").row(0, named=True)
+    assert allrow["runs"] == 30 and allrow["masked"] == 5 and allrow["recovery_failed"] == 10
+    cat = s.categories.filter(pl.col("fault_type") == "all").row(0, named=True)
+    assert (cat["not_manifested"], cat["sdc"], cat["detected"]) == (10, 5, 15)
+    rec = s.recovery.filter(pl.col("fault_type") == "all").row(0, named=True)
+    assert rec["detected"] == 15 and rec["strict"] == 5 and rec["papers"] == 10
+    assert rec["papers_lo"] < rec["papers_pct"] < rec["papers_hi"]
+    assert (rec["papers_lo"], rec["papers_hi"]) == pytest.approx(tuple(100 * x for x in wilson(10, 15)))
+    assert s.outcomes["fault_type"].to_list() == ["reg", "code", "failstop", "all"]
+    lat = s.latency.filter((pl.col("fault_type") == "all") & (pl.col("latency") == "recovery_latency"))
+    assert lat["runs"][0] == 15 and lat["max"][0] == 12.0 + 29
+    # results.summary() is the same summary
+    assert str(r.summary()) == str(s)
+
+
+def test_summary_text_and_html_show_the_same_facts():
+    s = summarize(make(18))
+    text, html = str(s), visible(s._repr_html_())
+    for fact in s.display_summary().strings():
+        assert fact in text and fact in html
+    assert "66.7% [" in text        # a rate with its interval
+
+
+def test_save_load_round_trip(tmp_path):
+    r = make(12)
+    r.save(tmp_path / "c")
+    back = CampaignResults.load(tmp_path / "c")
+    assert back.df.equals(r.df) and back.manifest == r.manifest and back.complete
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["manifest.json", "results.parquet"]
+    assert "12 of 12" in repr(back) and "12 of 12" in visible(back._repr_html_())
+
+
+def test_partial_results_load_as_incomplete(tmp_path):
+    r = make(12)
+    CampaignResults(r.df.filter(pl.col("run") % 2 == 0), r.manifest).save(tmp_path)
+    back = CampaignResults.load(tmp_path)
+    assert not back.complete and back.missing == list(range(1, 12, 2))
+
+
+def test_truncated_results_file_is_named(tmp_path):
+    make(12).save(tmp_path)
+    p = tmp_path / "results.parquet"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(ResultsFileError, match=r"results\.parquet: truncated or corrupt"):
+        CampaignResults.load(tmp_path)
+
+
+def test_garbage_results_and_manifest_are_named(tmp_path):
+    make(6).save(tmp_path)
+    (tmp_path / "results.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ResultsFileError, match="results.parquet"):
+        CampaignResults.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"format": 1, "n": 3')
+    with pytest.raises(ResultsFileError, match="manifest.json: truncated or corrupt"):
+        CampaignResults.load(tmp_path)
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(ResultsFileError, match="manifest.json: missing"):
+        CampaignResults.load(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        CampaignResults.load(tmp_path / "nowhere")
+
+
+def test_rows_of_another_campaign_are_refused(tmp_path):
+    r = make(6)
+    r.save(tmp_path)
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    m["faults"][2]["bit"] += 1
+    (tmp_path / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ResultsFileError, match=r"disagree with the manifest's fault list \(runs \[2\]\)"):
+        CampaignResults.load(tmp_path)
+
+
+def test_repeated_runs_and_missing_columns_are_refused(tmp_path):
+    r = make(6)
+    CampaignResults(pl.concat([r.df, r.df.head(1)]), r.manifest).save(tmp_path)
+    with pytest.raises(ResultsFileError, match="unique"):
+        CampaignResults.load(tmp_path)
+    CampaignResults(r.df.drop("outcome"), r.manifest).save(tmp_path)
+    with pytest.raises(ResultsFileError, match="missing columns outcome"):
+        CampaignResults.load(tmp_path)
+
+
+def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
+    r = make(6)
+    r.save(tmp_path)
+
+    def boom(p):
+        p.write_bytes(b"partial")
+        raise OSError("disk full")
+    with pytest.raises(OSError, match="disk full"):
+        store.write_atomic(tmp_path / "results.parquet", boom)
+    assert CampaignResults.load(tmp_path).df.equals(r.df)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "results.parquet"]

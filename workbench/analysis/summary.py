@@ -1,0 +1,150 @@
+"""A campaign's summary: outcome counts, the papers' three categories (plus undetected failures), recovery
+success rates over detected failures under both definitions with 95% Wilson intervals, and latency
+percentiles, per fault type. Each table is built once as a polars frame; text and HTML render it
+through workbench/display."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from workbench.analysis.stats import wilson
+from workbench.campaign import OUTCOMES, CampaignResults
+from workbench.display import formatting, formatting_html
+
+ALL = "all"
+# The papers' three categories (DESIGN 5); an undetected failure fits none of them, so it is shown apart.
+CATEGORIES = {"not_manifested": ("masked", "no_effect"), "sdc": ("sdc",),
+              "undetected_failure": ("undetected_failure",), "detected": ("recovered", "recovery_failed")}
+DEFINITIONS = {"strict": "success_strict", "papers": "success_papers"}
+PERCENTILES = (50, 90, 99)
+
+
+def _groups(df: pl.DataFrame, order=()) -> list[tuple[str, pl.DataFrame]]:
+    seen = set(df["fault_type"].to_list())
+    types = [t for t in order if t in seen] + sorted(seen - set(order))     # the campaign's order first
+    out = [(t, df.filter(pl.col("fault_type") == t)) for t in types]
+    return out + [(ALL, df)] if len(types) != 1 else out
+
+
+def outcome_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Runs per outcome, per fault type (and all together)."""
+    rows = []
+    for t, g in _groups(df, order):
+        counts = dict(g.group_by("outcome").len().iter_rows())
+        rows.append({"fault_type": t, "runs": g.height, **{o: counts.get(o, 0) for o in OUTCOMES}})
+    return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "runs": pl.Int64, **{o: pl.Int64 for o in OUTCOMES}})
+
+
+def category_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Share of runs in each of the papers' categories, per fault type, with its 95% Wilson interval."""
+    rows = []
+    for t, g in _groups(df, order):
+        row = {"fault_type": t, "runs": g.height}
+        for cat, outs in CATEGORIES.items():
+            k = g.filter(pl.col("outcome").is_in(outs)).height
+            lo, hi = wilson(k, g.height)
+            row |= {cat: k, f"{cat}_pct": _pct(k, g.height), f"{cat}_lo": 100 * lo, f"{cat}_hi": 100 * hi}
+        rows.append(row)
+    schema = {"fault_type": pl.Utf8, "runs": pl.Int64}
+    for cat in CATEGORIES:
+        schema |= {cat: pl.Int64, f"{cat}_pct": pl.Float64, f"{cat}_lo": pl.Float64, f"{cat}_hi": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).fill_nan(None)
+
+
+def recovery_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Recovery success rate over detected failures, both definitions, with 95% Wilson intervals."""
+    rows = []
+    for t, g in _groups(df, order):
+        det = g.filter(pl.col("detected").is_not_null())
+        row = {"fault_type": t, "detected": det.height}
+        for name, col in DEFINITIONS.items():
+            k = int(det[col].fill_null(False).sum())
+            lo, hi = wilson(k, det.height)
+            row |= {f"{name}": k, f"{name}_pct": _pct(k, det.height), f"{name}_lo": 100 * lo, f"{name}_hi": 100 * hi}
+        rows.append(row)
+    schema = {"fault_type": pl.Utf8, "detected": pl.Int64}
+    for name in DEFINITIONS:
+        schema |= {name: pl.Int64, f"{name}_pct": pl.Float64, f"{name}_lo": pl.Float64, f"{name}_hi": pl.Float64}
+    return pl.DataFrame(rows, schema=schema).fill_nan(None)
+
+
+def latency_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Detection and recovery latency percentiles (simulated ms) over the runs that measured them."""
+    rows = []
+    for t, g in _groups(df, order):
+        for col in ("detection_latency_ms", "recovery_latency_ms"):
+            s = g[col].drop_nulls()
+            row = {"fault_type": t, "latency": col.removesuffix("_ms"), "runs": s.len()}
+            row |= {f"p{q}": s.quantile(q / 100, "linear") if s.len() else None for q in PERCENTILES}
+            row["max"] = s.max() if s.len() else None
+            if row["runs"]:                # a fault type that never got there has nothing to show
+                rows.append(row)
+    return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "latency": pl.Utf8, "runs": pl.Int64,
+                                      **{f"p{q}": pl.Float64 for q in PERCENTILES}, "max": pl.Float64})
+
+
+def _pct(k: int, n: int) -> float | None:
+    return 100 * k / n if n else None
+
+
+def _rate_text(k, n, pct, lo, hi) -> str:
+    if not n:
+        return "-"
+    return f"{pct:.1f}% [{lo:.1f}, {hi:.1f}] ({k}/{n})"
+
+
+def _num(v) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """The frames of a campaign's summary; `str()` and `_repr_html_()` render the same facts."""
+    outcomes: pl.DataFrame
+    categories: pl.DataFrame
+    recovery: pl.DataFrame
+    latency: pl.DataFrame
+    facts: tuple[tuple[str, str], ...] = ()
+
+    def display_summary(self) -> formatting.Summary:
+        t_out = formatting.Table("outcomes (runs)", tuple(self.outcomes.columns),
+                                 tuple(tuple(map(str, r)) for r in self.outcomes.iter_rows()))
+        cats = tuple(CATEGORIES)
+        t_cat = formatting.Table(
+            "papers' categories (% of runs, 95% Wilson interval)", ("fault_type", "runs") + cats,
+            tuple((r["fault_type"], str(r["runs"])) + tuple(
+                _rate_text(r[c], r["runs"], r[f"{c}_pct"], r[f"{c}_lo"], r[f"{c}_hi"]) for c in cats)
+                for r in self.categories.iter_rows(named=True)))
+        t_rec = formatting.Table(
+            "recovery success over detected failures (95% Wilson interval)",
+            ("fault_type", "detected", "strict (no AppVM affected)", "papers (<= 1 AppVM affected, new VM runs)"),
+            tuple((r["fault_type"], str(r["detected"])) + tuple(
+                _rate_text(r[d], r["detected"], r[f"{d}_pct"], r[f"{d}_lo"], r[f"{d}_hi"]) for d in DEFINITIONS)
+                for r in self.recovery.iter_rows(named=True)))
+        t_lat = formatting.Table("latency (simulated ms)", tuple(self.latency.columns),
+                                 tuple(tuple(map(_num, r)) for r in self.latency.iter_rows()))
+        return formatting.Summary("Campaign summary", self.facts, (t_out, t_cat, t_rec, t_lat))
+
+    def __str__(self):
+        return formatting.render(self.display_summary())
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        return formatting_html.render(self.display_summary())
+
+
+def summarize(results: CampaignResults | pl.DataFrame) -> CampaignSummary:
+    """The summary of a campaign's results (or of a table of rows)."""
+    df = results.df if isinstance(results, CampaignResults) else results
+    facts, order = (), ()
+    if isinstance(results, CampaignResults):
+        m = results.manifest
+        order = tuple(m.get("fault_types") or ())
+        facts = (("target", m["target"]), ("runs", f"{df.height} of {m['n']}"),
+                 ("recovery", str(m.get("recovery"))), ("seed", str(m.get("seed"))),
+                 ("git commit", str(m.get("git_commit"))))
+    return CampaignSummary(outcome_table(df, order), category_table(df, order), recovery_table(df, order),
+                           latency_table(df, order), facts)

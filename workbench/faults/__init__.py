@@ -1,0 +1,16 @@
+"""Fault injection (DESIGN section 5): fault models, fault spaces, one run -> RunReport.
+
+    from workbench.faults import RegisterFlip, FaultSpace, run_fault
+    report = system.inject(RegisterFlip("hv", at=120_000, reg="a0", bit=3))
+    faults = FaultSpace("hv", ("reg", "code", "failstop", "mem")).sample(system, 100, seed=7)
+"""
+from workbench.faults.detection import Detection, Detector  # noqa: F401
+from workbench.faults.models import (FAULT_TYPES, REGISTERS, ROW_KEYS, CodeFlip, FailStop, Fault,  # noqa: F401
+                                     MemoryFlip, RegisterFlip, fault_from_row)
+from workbench.faults.report import OUTCOMES, RunReport  # noqa: F401
+from workbench.faults.run import DEFAULT_TIMEOUT_FACTOR, run_fault  # noqa: F401
+from workbench.faults.space import DEFAULT_WINDOW, FaultSpace  # noqa: F401
+
+__all__ = ["CodeFlip", "DEFAULT_TIMEOUT_FACTOR", "DEFAULT_WINDOW", "Detection", "FAULT_TYPES", "FailStop", "Fault",
+           "FaultSpace", "MemoryFlip", "OUTCOMES", "REGISTERS", "ROW_KEYS", "RegisterFlip", "RunReport",
+           "fault_from_row", "run_fault"]

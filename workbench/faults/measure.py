@@ -1,0 +1,56 @@
+"""Measurements taken along a run (the golden one too): AppVM progress gaps, the network peer's view,
+AppVMs affected."""
+from __future__ import annotations
+
+from workbench.machine import cycles_to_ms, cycles_to_us
+from workbench.stack import abi
+
+
+def affected(results, golden) -> int:
+    return sum(1 for r, gr in zip(results, golden) if not (r.state == "done" and r.matches(gr)))
+
+
+def peer_totals(m) -> tuple[int, float | None]:
+    """(requests sent and never answered, worst latency of an answered one in us) so far."""
+    df = m.peer_stats()
+    if not len(df):
+        return 0, None
+    sent = df["sent_cycle"].is_not_null()
+    answered = df["reply_cycle"].is_not_null()
+    lat = df["latency_cycles"].drop_nulls()
+    return int((sent & ~answered).sum()), (cycles_to_us(float(lat.max())) if len(lat) else None)
+
+
+class ProgressGaps:
+    """Each AppVM's longest stretch without progress while it runs (at slice resolution), read from
+    its `wl_progress` and result record by address."""
+
+    def __init__(self, system):
+        self.system = system
+        self.addrs = [(t.address(abi.PROGRESS_SYMBOL), t.address(abi.RESULT_SYMBOL))
+                      for t in (system.types[f"appvm{i}"] for i in range(len(system.config.appvms)))]
+        self.last = [None] * len(self.addrs)      # (progress, cycle of its last change)
+        self.gap = [0] * len(self.addrs)
+        self.done = [False] * len(self.addrs)
+        self.sample(0)
+
+    def sample(self, cycle: int) -> None:
+        m = self.system.machine
+        for i, (pa, ra) in enumerate(self.addrs):
+            if self.done[i]:
+                continue
+            p, magic = m.read_u32(pa), m.read_u32(ra)
+            if self.last[i] is None or p != self.last[i][0]:
+                if self.last[i] is not None:
+                    self.gap[i] = max(self.gap[i], cycle - self.last[i][1])
+                self.last[i] = (p, cycle)
+            if magic == abi.RESULT_MAGIC:
+                self.gap[i] = max(self.gap[i], cycle - self.last[i][1])
+                self.done[i] = True
+
+    def result(self, end: int) -> tuple[float, ...]:
+        out = []
+        for i in range(len(self.addrs)):
+            g = self.gap[i] if self.done[i] or self.last[i] is None else max(self.gap[i], end - self.last[i][1])
+            out.append(round(cycles_to_ms(g), 6))
+        return tuple(out)

@@ -1,0 +1,269 @@
+"""One fault-injection run: restore the steady snapshot, arm the fault, run to the end (every AppVM
+done and the system powered off), a timeout or an early stop; on detection apply the configured
+recovery; classify (DESIGN section 5). `run_fault(system, fault) -> RunReport`.
+
+The machine runs in slices ending on multiples of CHECK_CYCLES (as the golden run did), so a run
+whose state has become the golden run's stops at the same cycles as it: there the digests of the
+state changed since the snapshot are compared (`Machine.state_hash_since`), and equal means the rest
+of the run is the golden one ("converged", outcome no_effect). A register flip overwritten before it
+is read stops at once ("masked": the core watches the register).
+"""
+from __future__ import annotations
+
+import time
+
+from workbench.faults.detection import Detector
+from workbench.faults.golden import CHECK_CYCLES, golden_profile, target_context, text_range
+from workbench.faults.models import CodeFlip, FailStop, Fault, MemoryFlip, RegisterFlip
+from workbench.faults.measure import ProgressGaps, affected as _affected, peer_totals
+from workbench.faults.report import RunReport
+from workbench.machine import cycles_to_ms
+
+DEFAULT_TIMEOUT_FACTOR = 2.0     # a run may last this many golden runs before it counts as hung
+PANIC_PATH_CYCLES = 2_000_000    # after detection, time for the panic path to halt or ask for a reset (~40k cycles)
+FINISHED = ("poweroff", "fail", "reset")
+
+
+def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
+              convergence: bool = True) -> RunReport:
+    """Inject `fault` into `system` (booted to its steady state, or booted now) and report the run.
+    `timeout_factor`: the run is cut (undetected_failure, timeout) after this many golden-run lengths;
+    `convergence`: compare with the golden run at checkpoints and stop early when equal."""
+    if not isinstance(fault, Fault):
+        raise TypeError(f"fault must be a RegisterFlip, CodeFlip, FailStop or MemoryFlip, got {type(fault).__name__}")
+    if isinstance(timeout_factor, bool) or not isinstance(timeout_factor, (int, float)) or not 1.0 <= timeout_factor <= 100:
+        raise ValueError(f"timeout_factor={timeout_factor!r} is invalid: allowed a number 1..100 (golden-run lengths)")
+    return _Run(system, fault, float(timeout_factor), bool(convergence)).go()
+
+
+class _Run:
+    def __init__(self, system, fault, timeout_factor, convergence):
+        from workbench.recovery import mechanism
+        self.system, self.fault = system, fault
+        ctx = target_context(system, fault.target)
+        if fault.hart >= system.config.harts:
+            raise ValueError(f"{type(fault).__name__}.hart={fault.hart} is invalid: this configuration has harts "
+                             f"0..{system.config.harts - 1}")
+        if isinstance(fault, CodeFlip) and fault.addr is not None:
+            lo, hi = text_range(system, fault.target)
+            if not lo <= fault.addr < hi:
+                raise ValueError(f"CodeFlip.addr={fault.addr:#x} is invalid: allowed None or an address in "
+                                 f"{fault.target}'s code [{lo:#x}, {hi:#x})")
+        self.ctx = ctx
+        self.recovery = mechanism(system.config.recovery)
+        self.timeout_factor, self.convergence = timeout_factor, convergence
+        self.golden = golden_profile(system, fault.target)
+        self.events: list[tuple[int, str]] = []
+
+    # -- the clock: run-relative cycles across board resets --
+
+    def rel(self, cycle: int) -> int:
+        return cycle + self.offset
+
+    def event(self, cycle: int, label: str) -> None:
+        self.events.append((self.rel(cycle), label))
+
+    # -- the run --
+
+    def go(self) -> RunReport:
+        s, f, g = self.system, self.fault, self.golden
+        t0 = time.perf_counter()
+        s.boot()
+        m = s.machine
+        self.m, self.start = m, m.cycle
+        self.offset = -m.cycle
+        self.instr0, self.instr_done = m.instructions, 0
+        self.injection = None
+        self.repair = None                 # (addr, original word) of a code flip
+        self.detector = Detector(s)
+        self.gaps = ProgressGaps(s)
+        if f.at >= g.target_counts(f.target)[f.hart]:
+            # the target never executes that many instructions on that hart before the golden run
+            # ends: the run is the golden one
+            return self._report(t0, "no_effect", "not_reached", early=None)
+        self.detector.arm()
+        try:
+            self._arm()
+            end = self._main_phase()
+            return self._finish(t0, end)
+        finally:
+            self.detector.disarm()
+            s.boot()               # leave the system at its steady state, hooks disarmed
+
+    def _arm(self):
+        f, m = self.fault, self.m
+        if isinstance(f, RegisterFlip):
+            m.inject_register(f.hart, f.reg, f.bit, f.at, context=self.ctx, stop_on_masked=True)
+        else:
+            m.arm_trigger(f.hart, f.at, context=self.ctx)
+
+    def _apply_at_trigger(self):
+        """The trigger stopped the run just before the target's instruction number `at`: apply the
+        fault the core has no hook for."""
+        f, m = self.fault, self.m
+        h = m.harts[f.hart]
+        if isinstance(f, FailStop):
+            h.pc = 0
+        elif isinstance(f, CodeFlip):
+            addr = f.addr if f.addr is not None else h.pc
+            word = m.read_u32(addr)
+            self.repair = (addr, word)
+            m.write(addr, (word ^ (1 << f.bit)).to_bytes(4, "little"))
+        elif isinstance(f, MemoryFlip):
+            byte = m.read(f.addr, 1)[0]
+            m.write(f.addr, bytes([byte ^ (1 << f.bit)]))
+
+    def _check_injected(self):
+        if self.injection is None:
+            st = self.m.fault_status(self.fault.hart)
+            if st["fired"]:
+                self.injection = st["cycle"]
+                self.event(st["cycle"], f"injected: {self.fault}")
+
+    def _main_phase(self) -> str:
+        """Run until the system stops by itself, a timeout, an early stop, or (after a detection) the
+        panic path halted or asked for a reset. Returns how it ended."""
+        m, g = self.m, self.golden
+        deadline = self.start + int(self.timeout_factor * g.length)
+        checks_after_injection = 0
+        while True:
+            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
+            stop = m.run(max_cycles=max(1, nxt - m.cycle))
+            self.gaps.sample(self.rel(m.cycle))
+            if stop.reason == "trigger":
+                self._check_injected()
+                self._apply_at_trigger()
+                continue
+            self._check_injected()
+            d = self.detector.on_stop(stop)
+            if d is not None:
+                self.det_rel = self.rel(d.cycle)
+                self.event(d.cycle, f"detected: {d.kind} ({d.source}, hart {d.hart})")
+                if self.repair is not None:
+                    addr, word = self.repair
+                    m.write(addr, word.to_bytes(4, "little"))
+                    self.event(m.cycle, f"code repaired at {addr:#x}")
+                deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
+            if stop.reason == "masked":
+                self.event(m.cycle, "register overwritten before read: masked")
+                return "masked"
+            if stop.reason in FINISHED:
+                return stop.reason
+            if stop.reason == "idle":
+                return "idle"
+            if stop.reason == "probe":
+                continue
+            if m.cycle >= deadline:
+                return "timeout"
+            if (self.convergence and self.injection is not None and self.detector.detection is None
+                    and m.cycle in g.digests):
+                checks_after_injection += 1
+                # the first checkpoints after the fault, then ever sparser: a check costs ~1 ms
+                if checks_after_injection & (checks_after_injection - 1) == 0 \
+                        and m.state_hash_since(self.system.steady_snapshot) == g.digests[m.cycle]:
+                    self.event(m.cycle, "state equal to the golden run's: converged")
+                    return "converged"
+
+    def _finish(self, t0, end) -> RunReport:
+        s, m, g = self.system, self.m, self.golden
+        if end == "masked":
+            return self._report(t0, "masked", "overwritten", early="masked")
+        if end == "converged":
+            return self._report(t0, "no_effect", "converged", early="converged")
+        det = self.detector.refine()
+        if det is None:
+            self.event(m.cycle, {"poweroff": "powered off", "timeout": "timeout"}.get(end, f"stopped ({end})"))
+            if end == "poweroff":
+                wrong = _affected(s.results(), g.results)
+                if not wrong:
+                    return self._report(t0, "no_effect", None)
+                done = all(r.state == "done" for r in s.results())
+                return self._report(t0, "sdc" if done else "undetected_failure",
+                                    "wrong_result" if done else "appvm_failed", affected=wrong)
+            return self._report(t0, "undetected_failure", end, affected=_affected(s.results(), g.results))
+        self.panic = det.detail or None
+        # AppVMs whose work is lost or wrong: not finished with the golden result by now
+        affected = _affected(s.results(), g.results)
+        reset_at, peer_before, instructions = m.cycle, peer_totals(m), m.instructions
+        if end != "reset" or not self.recovery.on_reset_request(s):
+            self.event(m.cycle, "halted" if end == "fail" else f"stopped ({end})")
+            return self._report(t0, "recovery_failed", "no_recovery", affected=affected, det=det)
+        # the board's clock and instruction counters start again at 0: carry them over
+        self.event(reset_at, "board reset: firmware reloads the images")
+        self.peer_before = peer_before
+        self.instr_done += instructions - self.instr0
+        self.offset += reset_at
+        self.instr0 = m.instructions
+        return self._reboot(t0, det, affected)
+
+    def _reboot(self, t0, det, affected) -> RunReport:
+        """The board was reset and the firmware loaded the images: boot to a working system (every
+        AppVM running), then run to the end with the health check."""
+        s, m, g = self.system, self.m, self.golden
+        boot_deadline = int(self.timeout_factor * max(s.boot_summary.cycles, CHECK_CYCLES))
+        ready = None
+        while True:
+            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, boot_deadline)
+            stop = m.run(max_cycles=max(1, nxt - m.cycle))
+            self.gaps.sample(self.rel(m.cycle))
+            if stop.reason in FINISHED or stop.reason == "idle":
+                reason = "recovery_crashed" if s.hv.panic is not None or stop.reason == "fail" else "recovery_hung"
+                self.event(m.cycle, f"reboot failed ({stop.reason})")
+                return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
+            if s._started():
+                ready = m.cycle
+                break
+            if m.cycle >= boot_deadline:
+                self.event(m.cycle, "reboot did not reach a working system")
+                return self._report(t0, "recovery_failed", "recovery_hung", affected=affected, det=det)
+        self.event(ready, "rebooted: every AppVM running again")
+        self.recovery_cycles = self.rel(ready) - self.det_rel
+        s._start_peer()
+        deadline = ready + int(self.timeout_factor * g.length)
+        while True:
+            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
+            stop = m.run(max_cycles=max(1, nxt - m.cycle))
+            self.gaps.sample(self.rel(m.cycle))
+            if stop.reason != "cycle_limit" or m.cycle >= deadline:
+                break
+        health = s.types["privvm"].view(m, "health_check_result") == 1 if stop.reason == "poweroff" else False
+        self.health = health
+        if stop.reason != "poweroff":
+            self.event(m.cycle, f"rebooted system stopped ({stop.reason if stop.reason != 'cycle_limit' else 'timeout'})")
+            reason = "recovery_crashed" if s.hv.panic is not None else "recovery_hung"
+            return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
+        self.event(m.cycle, f"health check {'ok' if health else 'failed'}; powered off")
+        if affected:
+            return self._report(t0, "recovery_failed", "appvm_lost", affected=affected, det=det)
+        if not health:
+            return self._report(t0, "recovery_failed", "health_check_failed", affected=affected, det=det)
+        return self._report(t0, "recovered", None, affected=affected, det=det)
+
+    def _report(self, t0, outcome, reason, *, early=None, affected=0, det=None) -> RunReport:
+        m, g = self.m, self.golden
+        ev = dict((lbl.split(":")[0], c) for c, lbl in reversed(self.events))   # first of each kind
+        inj, det_cycle = ev.get("injected"), ev.get("detected")
+        rec_cycles = getattr(self, "recovery_cycles", None)
+        health = getattr(self, "health", None)
+        if early is not None or reason == "not_reached":
+            # provably the golden run from here on: its measurements are this run's
+            gaps, (lost, worst) = g.progress_gap_ms, g.peer
+        else:
+            gaps, (lost, worst) = self.gaps.result(self.rel(m.cycle)), peer_totals(m)
+            if hasattr(self, "peer_before"):        # the original streams, before a board reset
+                lost += self.peer_before[0]
+                worst = max((w for w in (worst, self.peer_before[1]) if w is not None), default=None)
+        strict = papers = None
+        if det is not None:
+            strict = outcome == "recovered"
+            papers = health is True and affected <= 1 and reason in (None, "appvm_lost")
+        return RunReport(
+            fault=self.fault, outcome=outcome, reason=reason, detected=det.kind if det else None,
+            injection_cycle=inj, detection_cycle=det_cycle,
+            detection_latency_ms=cycles_to_ms(det_cycle - inj) if det_cycle is not None and inj is not None else None,
+            recovery_latency_ms=None if rec_cycles is None else cycles_to_ms(rec_cycles), recovery_cycles=rec_cycles,
+            appvms_affected=affected, health_check=health, success_strict=strict, success_papers=papers,
+            progress_gap_ms=gaps, peer_lost=lost, peer_worst_latency_us=worst,
+            instructions=self.instr_done + m.instructions - self.instr0, cycles=self.rel(m.cycle),
+            wall_s=time.perf_counter() - t0, early_stop=early, events=tuple(self.events),
+            panic=getattr(self, "panic", None))
