@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from elftools.elf.elffile import ELFFile
 
-from workbench.stack import build
+from workbench.stack import abi
 
 ECALL = 0x00000073
 
@@ -28,11 +28,11 @@ def types_key(system, domid: int) -> str:
     if d is None:
         raise KeyError(f"no domain d{domid}")
     slot = d.slot
-    if slot == build.P["SLOT_PRIVVM"]:
+    if slot == abi.P["SLOT_PRIVVM"]:
         return "privvm"
-    if slot == build.P["SLOT_DVM"]:
+    if slot == abi.P["SLOT_DVM"]:
         return "dvm"
-    return f"appvm{slot - build.P['SLOT_APPVM0']}"
+    return f"appvm{slot - abi.P['SLOT_APPVM0']}"
 
 
 @lru_cache(maxsize=None)
@@ -63,7 +63,7 @@ def const(system, name: str) -> int:
 
 
 def hcall_nr(name: str) -> int:
-    return build.hypercall_numbers()[name]
+    return abi.hypercall_numbers()[name]
 
 
 def scratch(system, domid: int, index: int = 0) -> int:
@@ -233,7 +233,7 @@ def destroy(system, domid: int, tries: int = 20) -> int:
 def forget_store_ring(system, appvm: int) -> None:
     """The toolstack stops serving AppVM `appvm`'s store ring (apps[i].ring = NULL, as destroy_appvm
     does before unmapping it), so unmapping it behind the toolstack's back is safe."""
-    from workbench.dwarf import addressof
+    from workbench.system.views.dwarf import addressof
     t = system.types["privvm"]
     app = t.view(system.machine, "apps")[appvm]
     write_words(system, addressof(app) + t.offset("appvm", "ring"), 0)

@@ -9,10 +9,10 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 import hv_fixtures as fx
-from workbench.stack import build
+from workbench.stack import abi
 from workbench.system import System, SystemConfig
 
-P = build.P
+P = abi.P
 
 
 def boot(appvms=("compute", "hcall"), harts=2, iterations=None, **kw) -> System:

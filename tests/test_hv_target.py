@@ -3,7 +3,7 @@ where each recovery hazard arises, read through DWARF after a directed fault."""
 from __future__ import annotations
 
 import hv_fixtures as fx
-from workbench.dwarf import addressof
+from workbench.system.views.dwarf import addressof
 from workbench.system import System, SystemConfig
 
 NMIE = 1 << 3

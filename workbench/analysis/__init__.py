@@ -1,5 +1,6 @@
-"""Statistics over campaign results: Wilson intervals, summary tables (polars, rendered through
-workbench/display), seaborn figures. Builds on workbench.campaign; nothing below imports it."""
+"""Analysis over campaign results: seaborn figures (plots.py). The per-campaign statistics (Wilson
+intervals, summary tables) live with the results in workbench.campaign (summary.py, stats.py) so that
+`CampaignResults.summary()` needs nothing from this layer; they are re-exported here."""
 from workbench.analysis.plots import plot_outcomes  # noqa: F401
-from workbench.analysis.stats import half_width, wilson  # noqa: F401
-from workbench.analysis.summary import CampaignSummary, summarize  # noqa: F401
+from workbench.campaign.stats import half_width, wilson  # noqa: F401
+from workbench.campaign.summary import CampaignSummary, summarize  # noqa: F401

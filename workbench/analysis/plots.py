@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.campaign import OUTCOMES, CampaignResults
+from workbench.campaign import CampaignResults
+from workbench.faults import OUTCOMES
 
 
 def plot_outcomes(results: CampaignResults | pl.DataFrame, ax=None, share: bool = True):

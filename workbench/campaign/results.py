@@ -13,6 +13,9 @@ from pathlib import Path
 
 import polars as pl
 
+from workbench.campaign.summary import summarize
+from workbench.faults.report import OUTCOMES
+
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
 FORMAT = 1                      # bumped when the layout of the directory or the rows changes
@@ -31,7 +34,6 @@ SCHEMA = {**FAULT_SCHEMA, **REPORT_SCHEMA}
 REQUIRED = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "detected",
             "detection_latency_ms", "recovery_latency_ms", "instructions", "wall_s")
 FAULT_FIELDS = tuple(k for k in FAULT_SCHEMA if k != "run")
-OUTCOMES = ("masked", "no_effect", "sdc", "undetected_failure", "recovered", "recovery_failed")   # DESIGN 5
 
 
 class ResultsFileError(ValueError):
@@ -177,10 +179,7 @@ class CampaignResults:
 
     def summary(self):
         """Outcome counts, the papers' three categories and recovery success rates with 95% Wilson
-        intervals, per fault type (`workbench.analysis.summarize`)."""
-        # The one call from this layer to the one above: a convenience for `results.summary()`;
-        # the statistics live in analysis, which imports campaign, and nothing here needs them.
-        from workbench.analysis import summarize
+        intervals, per fault type (`summary.summarize`)."""
         return summarize(self)
 
     def counts(self) -> dict[str, int]:

@@ -60,11 +60,6 @@ class Fault:
         return {"target": self.target, "fault_type": self.kind, "hart": self.hart, "at": self.at,
                 "reg": d.get("reg"), "bit": d.get("bit"), "addr": d.get("addr")}
 
-    def inject_into(self, system, **kw):
-        """`System.inject(fault)` lands here (the system layer does not import faults)."""
-        from workbench.faults.run import run_fault
-        return run_fault(system, self, **kw)
-
     def __str__(self):
         extra = " ".join(f"{k}={v:#x}" if k == "addr" and v is not None else f"{k}={v}"
                          for k, v in self.row().items() if k not in ("target", "fault_type") and v is not None)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from workbench.analysis.stats import wilson
-from workbench.campaign import OUTCOMES, CampaignResults
+from workbench.campaign.stats import wilson
+from workbench.faults.report import OUTCOMES
 from workbench.display import formatting, formatting_html
 
 ALL = "all"
@@ -136,11 +136,11 @@ class CampaignSummary:
         return formatting_html.render(self.display_summary())
 
 
-def summarize(results: CampaignResults | pl.DataFrame) -> CampaignSummary:
-    """The summary of a campaign's results (or of a table of rows)."""
-    df = results.df if isinstance(results, CampaignResults) else results
+def summarize(results) -> CampaignSummary:
+    """The summary of a campaign's results (`CampaignResults`) or of a polars table of rows."""
+    df = results if isinstance(results, pl.DataFrame) else results.df
     facts, order = (), ()
-    if isinstance(results, CampaignResults):
+    if not isinstance(results, pl.DataFrame):
         m = results.manifest
         order = tuple(m.get("fault_types") or ())
         facts = (("target", m["target"]), ("runs", f"{df.height} of {m['n']}"),
