@@ -57,6 +57,7 @@ void put_domain(struct domain *d)
             p->dom[i] = NULL;
     spin_unlock(&p->dom_lock);
     hv_printf("hv: d%u freed\n", d->domid);
+    gnttab_free_domain(d);
     d->magic = 0;
     heap_free(d->vcpu);
     heap_free(d);

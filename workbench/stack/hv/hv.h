@@ -125,6 +125,7 @@ struct domain {
 };
 
 /* Root of the preserved heap (at PHEAP_BASE): where a new hv instance finds the surviving state. */
+#define NR_FRAMES (MAX_SLOTS * SLOT_SIZE / PAGE_SIZE)
 #define PRESERVED_MAGIC 0x56525350u   /* "PSRV" */
 struct preserved {
     u32 magic;
@@ -141,6 +142,13 @@ struct preserved {
         u32 inflight;             /* claimed from the PLIC, not yet acknowledged by the owner */
         u32 count;                /* interrupts delivered */
     } pirq[NR_PIRQS];
+    /* Frame table (grant_table.c): one entry per page of the domain slots, the guest-shareable memory.
+     * Entry f is guarded by the grant_lock of the domain whose slot holds the page (its owner). */
+    struct frame {
+        u32 owner;                /* domid + 1 of the domain that granted the page, 0 = not shared */
+        u32 count;                /* references: grant entries naming the page + maps of it */
+        u32 type_count;           /* maps of it (one PMP map entry each, in some grantee) */
+    } frame[NR_FRAMES];
 };
 #define PRESERVED ((struct preserved *)PHEAP_BASE)
 
@@ -252,6 +260,8 @@ void evtchn_dump(void);
 void gnttab_init_domain(struct domain *d);
 long gnttab_grant_in(struct domain *d, u32 grantee, u32 addr, u32 readonly);
 void gnttab_release_all(struct domain *d);
+void gnttab_free_domain(struct domain *d);
+void frame_dump(void);
 long do_grant_table_op(struct vcpu *v, const u32 *a);
 void gnttab_dump(void);
 
