@@ -95,3 +95,25 @@ def test_unmap_of_an_uncounted_map_is_caught():
     s.run(20_000_000)
     assert s.hv.panic is not None and s.hv.panic.function == "frame_unmap", s.console[-800:]
     assert "BUG_ON" in s.hv.panic.message
+
+
+def test_block_backend_maps_data_pages_in_multicall_batches():
+    # the DVM maps the data pages of the requests it takes in one round in one multicall: stop at
+    # grant_table_op and look at who calls and how far its batch has got (mc_index > 0 = a later entry)
+    s = boot(appvms=("blk", "blk"))
+    dvm = s.dvm.domid
+    t = s.hv.types
+    seen = set()
+    for _ in range(60):
+        h = fx.stop_at(s, "do_grant_table_op")
+        curr = fx.hv_view(s, "percpu")[h.index].curr
+        v = t.view_at(s.machine, curr, "vcpu")
+        d = t.view_at(s.machine, v.dom, "domain")
+        seen.add((d.domid, v.mc_index > 0))
+        if (dvm, True) in seen:
+            break
+    assert (dvm, True) in seen, seen
+    assert s.hv.panic is None
+    r = s.run(400_000_000)
+    assert all(a.result.status == "ok" for a in s.appvms), [a.result for a in s.appvms]
+    assert s.hv.frames == expected_frames(s)
