@@ -35,7 +35,7 @@ static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
 /* ---- timers (timer.c) ---- */
 struct domain;
 struct timer {
-    u64 deadline;                 /* absolute mtime */
+    u64 deadline;                 /* absolute system time (now()) */
     struct timer *next;           /* in the owning hart's list, guarded by its timer_lock */
     void (*fn)(struct timer *);   /* runs on `hart` with no locks held */
     void *data;
@@ -106,7 +106,7 @@ struct domain {
     u32 shutdown_reason;
     u32 crash_cause, crash_pc, crash_tval;
     /* written lock-free by the domain's own hart */
-    u64 heartbeat;                /* mtime of the last heartbeat, 0 = never */
+    u64 heartbeat;                /* now() of the last heartbeat, 0 = never */
     /* guarded by evtchn_lock */
     struct spinlock evtchn_lock;
     struct evtchn evtchn[NR_EVTCHN];
@@ -209,7 +209,16 @@ void heap_free(void *p);
 void heap_dump(void);
 
 /* timer.c */
-u64 now(void);
+#define TIME_SCALE_ONE (1u << 16)     /* mul/inv are 16.16 fixed point */
+struct hv_time {
+    u64 base;                     /* system time at `stamp` */
+    u64 stamp;                    /* mtime when this instance took `base` */
+    u32 mul;                      /* system ticks per mtime tick */
+    u32 inv;                      /* mtime ticks per system tick (1/mul) */
+};
+extern struct hv_time hv_time;
+void time_init(void);
+u64 now(void);                    /* system time (NOW()), in TIMEBASE_HZ ticks */
 void timer_init_hart(void);
 void timer_set(struct timer *t, u64 deadline);
 void timer_cancel(struct timer *t);

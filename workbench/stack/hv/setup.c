@@ -180,6 +180,7 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
     if (image <= PRISTINE_SIZE)
         memcpy((void *)(uptr)PRISTINE_BASE, _hv_image_start, image);
     memset(__bss_start, 0, (u32)(__bss_end - __bss_start));
+    time_init();
     percpu_init(0);
     const char *src = read_boot_info(arg);
     hv_printf("\nhv: Microreboot Workbench hypervisor, boot info from %s, %u hart(s), %u AppVM(s)\n",

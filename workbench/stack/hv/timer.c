@@ -3,7 +3,13 @@
  * hart's watchdog, so a hart stuck with interrupts disabled stops reloading it and is caught. */
 #include "hv.h"
 
-u64 now(void)
+/* Hypervisor system time (Xen's NOW()): base + (mtime - stamp) * mul, static, so a new instance
+ * starts it again from its own boot; published to guests in shared info (trap.c) and used for every
+ * deadline the hypervisor keeps (guest timers, time slices, the tick).  Guarded by: written once by
+ * hart 0 at boot, before any other hart reads it. */
+struct hv_time hv_time;
+
+static u64 mtime(void)
 {
     u32 hi, lo;
     do {
@@ -11,6 +17,25 @@ u64 now(void)
         lo = mmio_read(CLINT_MTIME);
     } while (hi != mmio_read(CLINT_MTIME + 4));
     return (u64)hi << 32 | lo;
+}
+
+void time_init(void)
+{
+    hv_time.stamp = mtime();
+    hv_time.base = 0;                   /* a fresh instance: system time starts at its boot */
+    hv_time.mul = TIME_SCALE_ONE;
+    hv_time.inv = TIME_SCALE_ONE;
+}
+
+u64 now(void)
+{
+    return hv_time.base + (((mtime() - hv_time.stamp) * hv_time.mul) >> 16);
+}
+
+/* The mtime at which system time reaches t (for mtimecmp); past times give the stamp. */
+static u64 mtime_at(u64 t)
+{
+    return t <= hv_time.base ? hv_time.stamp : hv_time.stamp + (((t - hv_time.base) * hv_time.inv) >> 16);
 }
 
 static void clint_set(u32 h, u64 t)
@@ -41,7 +66,7 @@ void timer_reprogram(void)
     struct timer *t = READ_ONCE(pc->timers);
     if (t && t->deadline < next)
         next = t->deadline;
-    clint_set(pc->hartid, next);
+    clint_set(pc->hartid, mtime_at(next));
 }
 
 void timer_init_hart(void)

@@ -117,7 +117,7 @@ class VCpu:
 
     @property
     def timer(self) -> dict:
-        """The guest's one-shot timer (VIRQ_TIMER): deadline (mtime), active, the hart it is armed on."""
+        """The guest's one-shot timer (VIRQ_TIMER): deadline (hv system time), active, the hart it is armed on."""
         t = self.view.timer
         return {"deadline": t.deadline, "active": bool(t.active), "hart": t.hart}
 
@@ -165,7 +165,7 @@ class Domain(_Component):
 
     @property
     def heartbeat(self) -> int:
-        """mtime of the last heartbeat, 0 = never."""
+        """hv system time (now()) of the last heartbeat, 0 = never."""
         return self.view.heartbeat
 
     @property
@@ -759,7 +759,7 @@ class DVM(_SlotGuest):
 
     @property
     def heartbeat(self) -> int:
-        """mtime of the DVM's last heartbeat, 0 = never."""
+        """hv system time (now()) of the DVM's last heartbeat, 0 = never."""
         d = self.domain
         return d.heartbeat if d else 0
 
