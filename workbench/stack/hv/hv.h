@@ -42,6 +42,9 @@ struct timer {
     struct domain *dom;           /* owner, held (get_domain) while fn runs; NULL = the hypervisor's */
     u32 hart;
     u32 active;                   /* linked in the list (guarded by timer_lock) */
+    u32 period;                   /* recurring: re-armed period ticks after each run; 0 = one-shot */
+    u32 in_handler;               /* set on entry to a recurring timer's fn, cleared on exit: a
+                                     panic inside it leaves the timer unlinked and not re-armed */
 };
 
 /* ---- domains and vCPUs (domain.c, sched.c) ---- */
@@ -59,6 +62,7 @@ struct vcpu {
     u32 poll_port;                /* SCHEDOP_poll: port waited for, 0 = not polling */
     struct timer timer;           /* guest one-shot timer -> VIRQ_TIMER */
     struct timer poll_timer;      /* SCHEDOP_poll timeout */
+    u64 runtime;                  /* time charged by its hart's accounting timer (owned by its hart) */
     u32 hcall_nr;                 /* hypercall in progress, ~0 = none (hypercall_retry) */
     u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
 };
@@ -107,6 +111,8 @@ struct domain {
     u32 crash_cause, crash_pc, crash_tval;
     /* written lock-free by the domain's own hart */
     u64 heartbeat;                /* now() of the last heartbeat, 0 = never */
+    /* written only by the heartbeat monitor (its timer, on hart 0) */
+    u32 hb_missed;                /* monitor checks that found the heartbeat older than the limit */
     /* guarded by evtchn_lock */
     struct spinlock evtchn_lock;
     struct evtchn evtchn[NR_EVTCHN];
@@ -149,6 +155,11 @@ struct preserved {
         u32 count;                /* references: grant entries naming the page + maps of it */
         u32 type_count;           /* maps of it (one PMP map entry each, in some grantee) */
     } frame[NR_FRAMES];
+    /* The hypervisor's own recurring timers (timer.c), kept here so their in_handler flags survive
+     * a reboot; linked in the per-hart lists under that hart's timer_lock. */
+    struct timer acct_timer[MAX_HARTS];   /* scheduler accounting: charges the running vCPU */
+    struct timer hb_timer;                /* heartbeat monitor of the PrivVM and the DVM (hart 0) */
+    u32 hb_checks;                        /* monitor runs (written by the monitor only) */
 };
 #define PRESERVED ((struct preserved *)PHEAP_BASE)
 
@@ -220,6 +231,7 @@ extern struct hv_time hv_time;
 void time_init(void);
 u64 now(void);                    /* system time (NOW()), in TIMEBASE_HZ ticks */
 void timer_init_hart(void);
+void hv_timers_start(void);
 void timer_set(struct timer *t, u64 deadline);
 void timer_cancel(struct timer *t);
 void timer_interrupt(void);

@@ -127,6 +127,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
     sched_init_hart();
     plic_init_hart();
     timer_init_hart();
+    hv_timers_start();
     __atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
     if (h == 0) {
         u64 deadline = now() + TIMEBASE_HZ / 10;      /* fewer harts than configured: use those */
