@@ -159,7 +159,7 @@ void timer_interrupt(void)
 }
 
 /* ---- the hypervisor's own recurring timers ---- */
-#define ACCT_PERIOD (TIMEBASE_HZ / 1000)           /* 1 ms */
+#define ACCT_PERIOD (TIMEBASE_HZ / 100)            /* 10 ms, like Xen's credit accounting tick */
 #define HB_PERIOD   (DVM_HEARTBEAT_LIMIT)         /* check as often as the limit */
 
 /* Scheduler accounting: charge the running vCPU one period. */
