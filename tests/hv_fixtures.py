@@ -253,3 +253,43 @@ def function_at(system, addr: int) -> str | None:
         if start <= addr < start + max(size, 4):
             return name
     return None
+
+
+# ---- directed faults (issue 9): each leaves one inconsistency a ReHype enhancement repairs ----
+
+@lru_cache(maxsize=None)
+def _a_string(path: str) -> int:
+    """Address of a NUL-terminated string in the image's .rodata (the forced panic's fn and msg)."""
+    with open(path, "rb") as f:
+        ro = ELFFile(f).get_section_by_name(".rodata")
+        data, base = ro.data(), ro["sh_addr"]
+    at = data.find(b"BUG_ON")
+    if at < 0:
+        raise ValueError(f"{path}: no 'BUG_ON' string in .rodata")
+    return base + at
+
+
+def force_panic(system, hart, max_cycles: int = 20_000_000):
+    """A fail-stop at the probe where `hart` stands (in the hypervisor): it calls panic() there, as
+    a detected fault would; runs until the machine stops.  Preserved state is left as the probe
+    found it (with recovery "halt", nothing rebuilds it)."""
+    s = _a_string(str(system.types["hv"].path))
+    hart.x[10] = hart.x[11] = s
+    hart.x[1] = hart.pc
+    hart.pc = system.types["hv"].symbols["panic"]
+    return system.run(max_cycles)
+
+
+def curr_vcpu(system, hart_index: int):
+    """The vCPU view percpu[hart].curr names, or None."""
+    addr = hv_view(system, "percpu")[hart_index].curr
+    return system.types["hv"].view_at(system.machine, addr, "vcpu") if addr else None
+
+
+def stop_where(system, symbol: str, pred, tries: int = 200):
+    """stop_at(symbol) until pred(hart) holds; returns that hart."""
+    for _ in range(tries):
+        h = stop_at(system, symbol)
+        if pred(h):
+            return h
+    raise RuntimeError(f"{symbol}: the condition never held in {tries} stops")

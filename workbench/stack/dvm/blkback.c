@@ -1,8 +1,11 @@
 /* Block backend: serves each AppVM's virtual disk, a window of the physical disk the toolstack
  * assigned (backend keys "start" and "sectors", in sectors).  Requests come over the AppVM's blkif
- * ring; data moves between its granted page and one of our bounce buffers by grant copy, and
- * between the bounce buffer and the disk by virtio-blk DMA (the device sees only our memory).
- * Up to VBLK_SLOTS requests are on the device at once, taken round robin from the AppVMs. */
+ * ring; the data pages of the requests taken in one round are mapped in one multicall batch of
+ * GNTTABOP_map (a non-idempotent batch on the I/O path: it moves frame counts and PMP map slots),
+ * copied between the mapped page and one of our bounce buffers, and unmapped at completion; a page
+ * that could not be mapped (no map slot left) moves by grant copy instead.  Bounce buffer <-> disk is
+ * virtio-blk DMA (the device sees only our memory).  Up to VBLK_SLOTS requests are on the device at
+ * once, taken round robin from the AppVMs. */
 #include "dvm.h"
 
 struct vbd {
@@ -17,6 +20,7 @@ static struct {                      /* device request slot -> the AppVM request
     struct vbd *v;                   /* NULL = slot free */
     u32 gen;
     struct blkif_request req;
+    u32 mapped, handle, addr;        /* the request's data page, if mapped (GNTTABOP_map) */
 } inflight[VBLK_SLOTS];
 static u8 bounce[VBLK_SLOTS][PAGE_SIZE] __attribute__((aligned(PAGE_SIZE)));
 
@@ -78,25 +82,70 @@ static void respond(struct vbd *v, const struct blkif_request *req, s32 status)
         dvm_stats[ST_BLK_ERRS]++;
 }
 
-/* Take the next request of v onto device slot i (or answer it right away if it is invalid). */
-static void begin(struct vbd *v, u32 i)
+/* Take the next request of v onto device slot i; 1 if it waits there for its data page's map and
+ * submission (start_batch), 0 if it was invalid and answered right away. */
+static int begin(struct vbd *v, u32 i)
 {
     struct blkif_ring *r = v->b.ring;
     struct blkif_request req = r->req[v->req_cons % BLKIF_RING_SIZE];
     v->req_cons++;
-    u32 bytes = req.nsectors * DISK_SECTOR;
     if ((req.op != BLKIF_OP_READ && req.op != BLKIF_OP_WRITE) || req.nsectors == 0 ||
-        req.nsectors > BLKIF_MAX_SECTORS || req.sector >= v->sectors || req.nsectors > v->sectors - req.sector ||
-        (req.op == BLKIF_OP_WRITE && gnttab_copy_from(v->b.fe_domid, req.gref, 0, bounce[i], bytes) < 0)) {
+        req.nsectors > BLKIF_MAX_SECTORS || req.sector >= v->sectors || req.nsectors > v->sectors - req.sector) {
         respond(v, &req, BLKIF_RSP_ERROR);
-        return;
+        return 0;
     }
     inflight[i].v = v;
     inflight[i].gen = v->gen;
     inflight[i].req = req;
-    if (vblk_submit(req.op, v->start + req.sector, req.nsectors, bounce[i], i) < 0) {
-        inflight[i].v = NULL;
-        respond(v, &req, BLKIF_RSP_ERROR);
+    inflight[i].mapped = 0;
+    return 1;
+}
+
+static void unmap_slot(u32 i)
+{
+    if (inflight[i].mapped) {
+        struct gnttab_unmap u = { inflight[i].handle };
+        hc_gnttab(GNTTABOP_unmap, &u);
+        inflight[i].mapped = 0;
+    }
+}
+
+/* Map the data pages of the n requests on slots[] in one batch, move the writes' data into the
+ * bounce buffers, and put the requests on the device. */
+static void start_batch(const u32 *slots, u32 n)
+{
+    static struct gnttab_map maps[VBLK_SLOTS];
+    static struct multicall_entry mc[VBLK_SLOTS];
+    if (!n)
+        return;
+    for (u32 k = 0; k < n; k++) {
+        u32 i = slots[k];
+        maps[k] = (struct gnttab_map){ inflight[i].v->b.fe_domid, inflight[i].req.gref, 0, 0 };
+        mc[k] = (struct multicall_entry){ HC_grant_table_op, { GNTTABOP_map, (u32)(uptr)&maps[k] }, 0 };
+    }
+    long rc = hv_multicall((long)mc, n, 0, 0, 0, 0);
+    for (u32 k = 0; k < n; k++) {
+        u32 i = slots[k];
+        struct vbd *v = inflight[i].v;
+        const struct blkif_request *req = &inflight[i].req;
+        u32 bytes = req->nsectors * DISK_SECTOR;
+        if (rc == 0 && mc[k].result == 0) {
+            inflight[i].mapped = 1;
+            inflight[i].handle = maps[k].handle;
+            inflight[i].addr = maps[k].addr;
+        }
+        int ok = 1;
+        if (req->op == BLKIF_OP_WRITE) {
+            if (inflight[i].mapped)
+                memcpy(bounce[i], (const void *)(uptr)inflight[i].addr, bytes);
+            else                                         /* no map slot: copy through the hypervisor */
+                ok = gnttab_copy_from(v->b.fe_domid, req->gref, 0, bounce[i], bytes) >= 0;
+        }
+        if (!ok || vblk_submit(req->op, v->start + req->sector, req->nsectors, bounce[i], i) < 0) {
+            unmap_slot(i);
+            inflight[i].v = NULL;
+            respond(v, req, BLKIF_RSP_ERROR);
+        }
     }
 }
 
@@ -106,16 +155,25 @@ static void finish(u32 i, s32 status)
     struct vbd *v = inflight[i].v;
     const struct blkif_request *req = &inflight[i].req;
     inflight[i].v = NULL;
-    if (!v || inflight[i].gen != v->gen || !v->b.ring)
+    if (!v || inflight[i].gen != v->gen || !v->b.ring) {
+        unmap_slot(i);
         return;
-    if (status == BLKIF_RSP_OKAY && req->op == BLKIF_OP_READ &&
-        gnttab_copy_to(v->b.fe_domid, req->gref, 0, bounce[i], req->nsectors * DISK_SECTOR) < 0)
-        status = BLKIF_RSP_ERROR;
+    }
+    u32 bytes = req->nsectors * DISK_SECTOR;
+    if (status == BLKIF_RSP_OKAY && req->op == BLKIF_OP_READ) {
+        if (inflight[i].mapped)
+            memcpy((void *)(uptr)inflight[i].addr, bounce[i], bytes);
+        else if (gnttab_copy_to(v->b.fe_domid, req->gref, 0, bounce[i], bytes) < 0)
+            status = BLKIF_RSP_ERROR;
+    }
+    unmap_slot(i);
     respond(v, req, status);
 }
 
 void blkback_restart(void)
 {
+    for (u32 i = 0; i < VBLK_SLOTS; i++)
+        unmap_slot(i);
     memset(inflight, 0, sizeof(inflight));      /* the device reset dropped them */
     for (u32 i = 0; i < MAX_FRONTENDS; i++)
         if (vbds[i].b.used)
@@ -141,6 +199,7 @@ int blkback_work(void)
     for (u32 i = 0; i < MAX_FRONTENDS; i++)
         if (vbds[i].b.ring)
             vbds[i].b.port_seen = port_count[vbds[i].b.port];
+    u32 batch[VBLK_SLOTS], n = 0;                    /* requests taken, to map and submit together */
     for (int progress = 1; progress;) {              /* one request per AppVM per round */
         progress = 0;
         for (u32 k = 0; k < MAX_FRONTENDS; k++) {
@@ -158,11 +217,13 @@ int blkback_work(void)
             while (i < VBLK_SLOTS && inflight[i].v)
                 i++;
             if (i == VBLK_SLOTS)
-                return did;
+                break;
             fence();                                 /* the request after its index */
-            begin(v, i);
+            if (begin(v, i))
+                batch[n++] = i;
             progress = did = 1;
         }
     }
+    start_batch(batch, n);
     return did;
 }

@@ -57,6 +57,7 @@ void put_domain(struct domain *d)
             p->dom[i] = NULL;
     spin_unlock(&p->dom_lock);
     hv_printf("hv: d%u freed\n", d->domid);
+    gnttab_free_domain(d);
     d->magic = 0;
     heap_free(d->vcpu);
     heap_free(d);
@@ -229,7 +230,7 @@ void domain_shutdown(struct domain *d, u32 reason)
     if (d->privileged) {                  /* the toolstack decides when the system stops */
         if (hv.bi.boot_flags & BOOT_DUMP_AT_EXIT)
             hv_dump("all");
-        hv_printf("hv: PrivVM shut down at mtime %u: %s\n", (u32)now(),
+        hv_printf("hv: PrivVM shut down at time %u: %s\n", (u32)now(),
                   reason == SHUTDOWN_reboot ? "reset" : "power off");
         mmio_write(SYSCON_BASE, reason == SHUTDOWN_reboot ? 0x7777 : SYSCON_POWEROFF);
         park_hart();

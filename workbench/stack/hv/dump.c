@@ -13,6 +13,7 @@ static const struct dumper dumpers[] = {
     { "timers", timer_dump },
     { "evtchn", evtchn_dump },
     { "grants", gnttab_dump },
+    { "frames", frame_dump },
     { "heap", heap_dump },
     { "pmp", pmp_dump },
     { "console", console_dump },

@@ -4,6 +4,49 @@
  * ascending domid. */
 #include "hv.h"
 
+/* ---- frame table: every change is made under the owner's grant_lock and checked (BUG_ON), so a
+ * count that would go negative or a page mapped through a domain that does not own it is caught at
+ * the change, not later.  Each grant entry holds one reference; each map one more and one type use. */
+static struct frame *frame_of(u32 addr)
+{
+    BUG_ON(addr < SLOTS_BASE || addr - SLOTS_BASE >= MAX_SLOTS * SLOT_SIZE);
+    return &PRESERVED->frame[(addr - SLOTS_BASE) / PAGE_SIZE];
+}
+
+static void frame_grant(struct domain *d, u32 addr)
+{
+    struct frame *f = frame_of(addr);
+    BUG_ON(f->owner && f->owner != d->domid + 1);
+    f->owner = d->domid + 1;
+    f->count++;
+}
+
+static void frame_ungrant(struct domain *d, u32 addr)
+{
+    struct frame *f = frame_of(addr);
+    BUG_ON(f->owner != d->domid + 1);
+    BUG_ON(f->count == 0 || f->count <= f->type_count);   /* never negative; the maps keep theirs */
+    if (!--f->count)
+        f->owner = 0;
+}
+
+static void frame_map(struct domain *gd, u32 addr)
+{
+    struct frame *f = frame_of(addr);
+    BUG_ON(f->owner != gd->domid + 1 || f->count == 0);  /* only a granted page of its owner */
+    f->count++;
+    f->type_count++;
+}
+
+static void frame_unmap(struct domain *gd, u32 addr)
+{
+    struct frame *f = frame_of(addr);
+    BUG_ON(f->owner != gd->domid + 1);
+    BUG_ON(f->type_count == 0 || f->count <= f->type_count);  /* mapped pages are counted */
+    f->count--;
+    f->type_count--;
+}
+
 void gnttab_init_domain(struct domain *d)
 {
     spin_init(&d->grant_lock);
@@ -39,6 +82,7 @@ long gnttab_grant_in(struct domain *d, u32 grantee, u32 addr, u32 readonly)
     for (u32 i = 0; i < NR_GRANTS; i++)
         if (!d->grant[i].in_use) {
             d->grant[i] = (struct grant_entry){ 1, grantee, addr, readonly ? 1 : 0, 0 };
+            frame_grant(d, addr);
             ref = i;
             break;
         }
@@ -82,6 +126,7 @@ static long map(struct domain *d, struct gnttab_map *m)
                 get_domain(gd);           /* the map keeps the granter: a dying one stays until unmapped */
                 d->map[i] = (struct grant_map){ 1, gd->domid, m->ref, g->addr, g->readonly, gd };
                 g->mapcount++;
+                frame_map(gd, g->addr);
                 m->addr = g->addr;
                 m->handle = i;
                 ret = 0;
@@ -112,6 +157,7 @@ static long unmap(struct domain *d, u32 handle)
         d->map[handle].granter = NULL;
         BUG_ON(m.ref >= NR_GRANTS || !gd->grant[m.ref].mapcount);
         gd->grant[m.ref].mapcount--;
+        frame_unmap(gd, m.addr);
     }
     unlock2(d, gd);
     pmp_reload_if_current(d);
@@ -192,8 +238,10 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
             ret = -EINVAL;
         else if (d->grant[ref].mapcount)
             ret = -EBUSY;
-        else
+        else {
             d->grant[ref].in_use = 0;
+            frame_ungrant(d, d->grant[ref].addr);
+        }
         spin_unlock(&d->grant_lock);
         return ret;
     }
@@ -212,6 +260,30 @@ void gnttab_release_all(struct domain *d)
     for (u32 i = 0; i < NR_PMP_MAPS; i++)
         if (d->map[i].in_use)
             unmap(d, i);
+}
+
+/* On free (the last reference gone, so no map of d's pages is left): drop its grants' references. */
+void gnttab_free_domain(struct domain *d)
+{
+    LOCK(&d->grant_lock);
+    for (u32 r = 0; r < NR_GRANTS; r++)
+        if (d->grant[r].in_use) {
+            BUG_ON(d->grant[r].mapcount);
+            d->grant[r].in_use = 0;
+            frame_ungrant(d, d->grant[r].addr);
+        }
+    spin_unlock(&d->grant_lock);
+}
+
+void frame_dump(void)
+{
+    hv_printf("frames:");
+    for (u32 i = 0; i < NR_FRAMES; i++) {
+        struct frame *f = &PRESERVED->frame[i];
+        if (f->owner || f->count || f->type_count)
+            hv_printf(" %x=d%u/%u/%u", SLOTS_BASE + i * PAGE_SIZE, f->owner - 1, f->count, f->type_count);
+    }
+    hv_printf("\n");
 }
 
 void gnttab_dump(void)

@@ -35,13 +35,16 @@ static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
 /* ---- timers (timer.c) ---- */
 struct domain;
 struct timer {
-    u64 deadline;                 /* absolute mtime */
+    u64 deadline;                 /* absolute system time (now()) */
     struct timer *next;           /* in the owning hart's list, guarded by its timer_lock */
     void (*fn)(struct timer *);   /* runs on `hart` with no locks held */
     void *data;
     struct domain *dom;           /* owner, held (get_domain) while fn runs; NULL = the hypervisor's */
     u32 hart;
     u32 active;                   /* linked in the list (guarded by timer_lock) */
+    u32 period;                   /* recurring: re-armed period ticks after each run; 0 = one-shot */
+    u32 in_handler;               /* set on entry to a recurring timer's fn, cleared on exit: a
+                                     panic inside it leaves the timer unlinked and not re-armed */
 };
 
 /* ---- domains and vCPUs (domain.c, sched.c) ---- */
@@ -59,6 +62,7 @@ struct vcpu {
     u32 poll_port;                /* SCHEDOP_poll: port waited for, 0 = not polling */
     struct timer timer;           /* guest one-shot timer -> VIRQ_TIMER */
     struct timer poll_timer;      /* SCHEDOP_poll timeout */
+    u64 runtime;                  /* time charged by its hart's accounting timer (owned by its hart) */
     u32 hcall_nr;                 /* hypercall in progress, ~0 = none (hypercall_retry) */
     u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
 };
@@ -106,7 +110,9 @@ struct domain {
     u32 shutdown_reason;
     u32 crash_cause, crash_pc, crash_tval;
     /* written lock-free by the domain's own hart */
-    u64 heartbeat;                /* mtime of the last heartbeat, 0 = never */
+    u64 heartbeat;                /* now() of the last heartbeat, 0 = never */
+    /* written only by the heartbeat monitor (its timer, on hart 0) */
+    u32 hb_missed;                /* monitor checks that found the heartbeat older than the limit */
     /* guarded by evtchn_lock */
     struct spinlock evtchn_lock;
     struct evtchn evtchn[NR_EVTCHN];
@@ -125,6 +131,7 @@ struct domain {
 };
 
 /* Root of the preserved heap (at PHEAP_BASE): where a new hv instance finds the surviving state. */
+#define NR_FRAMES (MAX_SLOTS * SLOT_SIZE / PAGE_SIZE)
 #define PRESERVED_MAGIC 0x56525350u   /* "PSRV" */
 struct preserved {
     u32 magic;
@@ -141,6 +148,18 @@ struct preserved {
         u32 inflight;             /* claimed from the PLIC, not yet acknowledged by the owner */
         u32 count;                /* interrupts delivered */
     } pirq[NR_PIRQS];
+    /* Frame table (grant_table.c): one entry per page of the domain slots, the guest-shareable memory.
+     * Entry f is guarded by the grant_lock of the domain whose slot holds the page (its owner). */
+    struct frame {
+        u32 owner;                /* domid + 1 of the domain that granted the page, 0 = not shared */
+        u32 count;                /* references: grant entries naming the page + maps of it */
+        u32 type_count;           /* maps of it (one PMP map entry each, in some grantee) */
+    } frame[NR_FRAMES];
+    /* The hypervisor's own recurring timers (timer.c), kept here so their in_handler flags survive
+     * a reboot; linked in the per-hart lists under that hart's timer_lock. */
+    struct timer acct_timer[MAX_HARTS];   /* scheduler accounting: charges the running vCPU */
+    struct timer hb_timer;                /* heartbeat monitor of the PrivVM and the DVM (hart 0) */
+    u32 hb_checks;                        /* monitor runs (written by the monitor only) */
 };
 #define PRESERVED ((struct preserved *)PHEAP_BASE)
 
@@ -201,8 +220,18 @@ void heap_free(void *p);
 void heap_dump(void);
 
 /* timer.c */
-u64 now(void);
+#define TIME_SCALE_ONE (1u << 16)     /* mul/inv are 16.16 fixed point */
+struct hv_time {
+    u64 base;                     /* system time at `stamp` */
+    u64 stamp;                    /* mtime when this instance took `base` */
+    u32 mul;                      /* system ticks per mtime tick */
+    u32 inv;                      /* mtime ticks per system tick (1/mul) */
+};
+extern struct hv_time hv_time;
+void time_init(void);
+u64 now(void);                    /* system time (NOW()), in TIMEBASE_HZ ticks */
 void timer_init_hart(void);
+void hv_timers_start(void);
 void timer_set(struct timer *t, u64 deadline);
 void timer_cancel(struct timer *t);
 void timer_interrupt(void);
@@ -252,6 +281,8 @@ void evtchn_dump(void);
 void gnttab_init_domain(struct domain *d);
 long gnttab_grant_in(struct domain *d, u32 grantee, u32 addr, u32 readonly);
 void gnttab_release_all(struct domain *d);
+void gnttab_free_domain(struct domain *d);
+void frame_dump(void);
 long do_grant_table_op(struct vcpu *v, const u32 *a);
 void gnttab_dump(void);
 

@@ -127,6 +127,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
     sched_init_hart();
     plic_init_hart();
     timer_init_hart();
+    hv_timers_start();
     __atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
     if (h == 0) {
         u64 deadline = now() + TIMEBASE_HZ / 10;      /* fewer harts than configured: use those */
@@ -180,6 +181,7 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
     if (image <= PRISTINE_SIZE)
         memcpy((void *)(uptr)PRISTINE_BASE, _hv_image_start, image);
     memset(__bss_start, 0, (u32)(__bss_end - __bss_start));
+    time_init();
     percpu_init(0);
     const char *src = read_boot_info(arg);
     hv_printf("\nhv: Microreboot Workbench hypervisor, boot info from %s, %u hart(s), %u AppVM(s)\n",

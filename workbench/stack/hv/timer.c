@@ -3,7 +3,13 @@
  * hart's watchdog, so a hart stuck with interrupts disabled stops reloading it and is caught. */
 #include "hv.h"
 
-u64 now(void)
+/* Hypervisor system time (Xen's NOW()): base + (mtime - stamp) * mul, static, so a new instance
+ * starts it again from its own boot; published to guests in shared info (trap.c) and used for every
+ * deadline the hypervisor keeps (guest timers, time slices, the tick).  Guarded by: written once by
+ * hart 0 at boot, before any other hart reads it. */
+struct hv_time hv_time;
+
+static u64 mtime(void)
 {
     u32 hi, lo;
     do {
@@ -11,6 +17,25 @@ u64 now(void)
         lo = mmio_read(CLINT_MTIME);
     } while (hi != mmio_read(CLINT_MTIME + 4));
     return (u64)hi << 32 | lo;
+}
+
+void time_init(void)
+{
+    hv_time.stamp = mtime();
+    hv_time.base = 0;                   /* a fresh instance: system time starts at its boot */
+    hv_time.mul = TIME_SCALE_ONE;
+    hv_time.inv = TIME_SCALE_ONE;
+}
+
+u64 now(void)
+{
+    return hv_time.base + (((mtime() - hv_time.stamp) * hv_time.mul) >> 16);
+}
+
+/* The mtime at which system time reaches t (for mtimecmp); past times give the stamp. */
+static u64 mtime_at(u64 t)
+{
+    return t <= hv_time.base ? hv_time.stamp : hv_time.stamp + (((t - hv_time.base) * hv_time.inv) >> 16);
 }
 
 static void clint_set(u32 h, u64 t)
@@ -41,7 +66,7 @@ void timer_reprogram(void)
     struct timer *t = READ_ONCE(pc->timers);
     if (t && t->deadline < next)
         next = t->deadline;
-    clint_set(pc->hartid, next);
+    clint_set(pc->hartid, mtime_at(next));
 }
 
 void timer_init_hart(void)
@@ -112,7 +137,17 @@ void timer_interrupt(void)
         if (d)
             get_domain(d);              /* a destroy meanwhile must not free t under fn */
         spin_unlock(&pc->timer_lock);
-        t->fn(t);
+        if (t->period) {
+            t->in_handler = 1;          /* recovery: unlinked, fn under way, not yet re-armed */
+            fence();
+            t->fn(t);
+            u64 next = t->deadline + t->period;
+            timer_set(t, next > t_now ? next : t_now + t->period);   /* late: no burst of catch-ups */
+            fence();
+            t->in_handler = 0;
+        } else {
+            t->fn(t);
+        }
         if (d)
             put_domain(d);
     }
@@ -121,6 +156,49 @@ void timer_interrupt(void)
         pc->tick_deadline = t_now + hv.watchdog_ticks / 4;
     }
     timer_reprogram();
+}
+
+/* ---- the hypervisor's own recurring timers ---- */
+#define ACCT_PERIOD (TIMEBASE_HZ / 100)            /* 10 ms, like Xen's credit accounting tick */
+#define HB_PERIOD   (DVM_HEARTBEAT_LIMIT)         /* check as often as the limit */
+
+/* Scheduler accounting: charge the running vCPU one period. */
+static void acct_tick(struct timer *t)
+{
+    struct vcpu *v = this_cpu()->curr;
+    if (v)
+        v->runtime += t->period;
+}
+
+/* Heartbeat monitor: a PrivVM or DVM whose last heartbeat is older than the limit missed one
+ * (recorded in preserved state; the component-microreboot issue acts on it). */
+static void hb_check(struct timer *t)
+{
+    struct preserved *p = PRESERVED;
+    u64 t_now = now();
+    p->hb_checks++;
+    for (u32 i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = READ_ONCE(p->dom[i]);
+        if (!d || d->magic != DOMAIN_MAGIC || d->dying || (d->slot != SLOT_PRIVVM && d->slot != SLOT_DVM))
+            continue;
+        if (d->heartbeat && t_now - d->heartbeat > t->period)
+            d->hb_missed++;
+    }
+}
+
+/* On every hart after timer_init_hart: link this hart's accounting timer (and, on hart 0, the
+ * heartbeat monitor) into its list. */
+void hv_timers_start(void)
+{
+    struct percpu *pc = this_cpu();
+    struct preserved *p = PRESERVED;
+    struct timer *a = &p->acct_timer[pc->hartid];
+    *a = (struct timer){ .fn = acct_tick, .hart = pc->hartid, .period = ACCT_PERIOD };
+    timer_set(a, now() + ACCT_PERIOD);
+    if (pc->hartid == 0) {
+        p->hb_timer = (struct timer){ .fn = hb_check, .hart = 0, .period = HB_PERIOD };
+        timer_set(&p->hb_timer, now() + HB_PERIOD);
+    }
 }
 
 /* set_timer_op(deadline_lo, deadline_hi): one-shot VIRQ_TIMER; 0 cancels. */

@@ -45,7 +45,7 @@ struct shared_info {
     u32 evtchn_pending[EVTCHN_WORDS];
     u32 evtchn_mask[EVTCHN_WORDS];
     u32 time_version;                  /* odd while hv updates time */
-    u32 time_lo, time_hi;              /* mtime at the last entry into the guest */
+    u32 time_lo, time_hi;              /* hv system time (NOW()) at the last entry into the guest */
     u32 pad;
     struct start_info start;
 };

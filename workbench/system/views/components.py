@@ -117,7 +117,7 @@ class VCpu:
 
     @property
     def timer(self) -> dict:
-        """The guest's one-shot timer (VIRQ_TIMER): deadline (mtime), active, the hart it is armed on."""
+        """The guest's one-shot timer (VIRQ_TIMER): deadline (hv system time), active, the hart it is armed on."""
         t = self.view.timer
         return {"deadline": t.deadline, "active": bool(t.active), "hart": t.hart}
 
@@ -165,7 +165,7 @@ class Domain(_Component):
 
     @property
     def heartbeat(self) -> int:
-        """mtime of the last heartbeat, 0 = never."""
+        """hv system time (now()) of the last heartbeat, 0 = never."""
         return self.view.heartbeat
 
     @property
@@ -208,6 +208,24 @@ class Hypervisor(_Component):
     @property
     def generation(self) -> int:
         return self.preserved.generation
+
+    @property
+    def frames(self) -> dict[int, dict]:
+        """The frame table (struct preserved.frame): page address -> {owner domid, count,
+        type_count} for every page some domain shares; read in one block (4096 entries)."""
+        t = self.types
+        ft = t.type("preserved").fields["frame"][1]
+        entry = ft.element
+        offs = {k: entry.fields[k][0] for k in ("owner", "count", "type_count")}
+        raw = self._m.read(P["PHEAP_BASE"] + t.offset("preserved", "frame"), ft.size)
+        out = {}
+        for i in range(ft.count):
+            b = i * entry.size
+            owner, count, tc = (int.from_bytes(raw[b + offs[k]:b + offs[k] + 4], "little")
+                                for k in ("owner", "count", "type_count"))
+            if owner or count or tc:
+                out[P["SLOTS_BASE"] + i * P["PAGE_SIZE"]] = dict(owner=owner - 1, count=count, type_count=tc)
+        return out
 
     def _domain_views(self) -> list[View]:
         root = self.preserved
@@ -741,7 +759,7 @@ class DVM(_SlotGuest):
 
     @property
     def heartbeat(self) -> int:
-        """mtime of the DVM's last heartbeat, 0 = never."""
+        """hv system time (now()) of the DVM's last heartbeat, 0 = never."""
         d = self.domain
         return d.heartbeat if d else 0
 
