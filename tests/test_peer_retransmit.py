@@ -76,3 +76,33 @@ def test_machine_level_bad_values():
         m.configure_peer([0], 1, 100, tries=0)
     with pytest.raises(ValueError, match="timeout_cycles"):
         m.configure_peer([0], 1, 100, timeout_cycles=0)
+
+
+def test_one_try_makes_the_loss_permanent_and_net_accounts_for_it():
+    # peer_tries=1: a lost request is given up after its timeout; net answers what came, waits for
+    # the quiet time and fails, having counted each request that reached it once (a reply lost on
+    # the way back is one the peer never saw)
+    cfg = cfg_of(dvm_restart=8, peer_tries=1)
+    s = run(cfg)
+    df = s.peer.stats()
+    answered = sorted(df.filter(df["outcome"] == "answered")["seq"].to_list())
+    r = s.peer.report()
+    assert r.retransmissions == 0 and r.lost == cfg.net_count - len(answered) > 0
+    assert df.filter(df["outcome"] == "lost")["given_up"].all()
+    res = s.results()[1]
+    assert res.status == "fail" and len(answered) <= res.iterations < cfg.net_count
+    if res.iterations == len(answered):
+        assert res.checksum == net_checksum_of(1, answered, cfg.peer_seed, cfg.peer_payload)
+
+
+def net_checksum_of(appvm: int, seqs, seed: int, payload_len: int) -> int:
+    """The `net` checksum over the given requests, in order (include/netproto.h)."""
+    from workbench.system.iomodel import reply_data, req_data
+    mix = lambda h, v: ((h ^ v) * 0x01000193) & 0xFFFFFFFF
+    h = 0x811C9DC5
+    for seq in seqs:
+        data = reply_data(req_data(appvm, seq, seed, payload_len), seq)
+        h = mix(mix(h, seq), len(data))
+        for b in data:
+            h = mix(h, b)
+    return h

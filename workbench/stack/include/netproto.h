@@ -38,7 +38,7 @@
 #define NETPROTO_PEER_MAC  { 0x02, 0x00, 0x00, 0x00, 0x00, 0xfe }
 #define NETPROTO_APPVM_MAC(i) { 0x02, 0x00, 0x00, 0x00, 0x01, (unsigned char)(i) }
 #define NETPROTO_HELLO_TICKS 50000u      /* 5 ms of mtime */
-#define NETPROTO_QUIET_TICKS 500000u     /* 50 ms of mtime with no request: the peer has given up */
+#define NETPROTO_QUIET_TICKS 1000000u    /* 100 ms of mtime with no request: the peer has given up */
 
 #define NETPROTO_REPLY_BYTE(b, seq)  ((unsigned char)((b) ^ 0xA5u ^ ((seq) & 0xFFu)))
 #endif

@@ -780,8 +780,8 @@ class PeerReport:
     def __str__(self):
         from workbench.display.formatting import latency_text
         return (f"sent {self.sent}, answered {self.answered} ({self.ok} ok), lost {self.lost}, "
-                f"waiting {self.waiting}, retransmissions {self.retransmissions}, longest gap "
-                f"{self.longest_gap_us:,.0f} us; latency {latency_text(self.latency_us)}")
+                f"waiting {self.waiting}; latency {latency_text(self.latency_us)}; retransmissions "
+                f"{self.retransmissions}, longest gap {self.longest_gap_us:,.0f} us")
 
 
 class NetworkPeer(_Component):
