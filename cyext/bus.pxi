@@ -86,10 +86,11 @@ cdef void _board():
     d.counters = b"reads writes flushes get_ids sectors_read sectors_written ioerr unsupp"; _add(d)
     d = none; d.name = b"net_peer"      # the other end of the NIC's wire: no window, events only
     d.event = peer_event
-    d.events = (1u << EV_PEER_TICK) | (1u << EV_NET_RX_ARRIVE) | (1u << EV_PEER_RX) | (1u << EV_RX_TIMEOUT)
+    d.events = ((1u << EV_PEER_TICK) | (1u << EV_NET_RX_ARRIVE) | (1u << EV_PEER_RX) | (1u << EV_RX_TIMEOUT)
+                | (1u << EV_PEER_RETRY))
     d.state_off, d.state_size = _at(&_LAYOUT.peer), sizeof(Peer)
     d.counters = (b"sent replies ok bad duplicates out_of_order lost foreign malformed bad_src evq_full "
-                  b"hellos"); _add(d)
+                  b"hellos retransmissions given_up"); _add(d)
 
 
 def _device_rows():

@@ -125,7 +125,8 @@ ctypedef struct PeerConfig:   # kept across reset
     uint32_t appvm[8]
     uint32_t count          # requests per AppVM
     uint32_t payload_len
-    uint32_t _pad
+    uint32_t tries          # transmissions of a request at most (1: never retransmitted)
+    uint64_t timeout        # cycles without a reply before the request is sent again
     uint64_t interval
     uint64_t start
     uint64_t seed
@@ -139,9 +140,11 @@ ctypedef struct Peer:
     PeerConfig cfg
     uint32_t next_seq[8]    # per slot: requests sent so far
     uint32_t max_replied[8] # per slot: highest seq replied + 1 (0: none)
-    uint64_t ctr[12]        # PEER_* counters
+    uint64_t ctr[14]        # PEER_* counters
     uint32_t nwait
-    uint32_t _pad
+    uint32_t outstanding    # requests sent, not answered, not given up
+    uint64_t progress       # last first-reply, or when `outstanding` rose from 0: a gap's start
+    uint64_t longest_gap    # longest closed stretch with a request outstanding and no reply
     RxWait wait[32]
 
 ctypedef struct State:
@@ -199,7 +202,10 @@ ctypedef struct PeerRec:
     uint64_t sent_cycle
     uint64_t reply_cycle    # first reply's arrival (valid when replies > 0)
     uint32_t replies
-    uint32_t flags          # 1 first reply ok, 2 some reply's payload wrong, 4 first reply out of order
+    uint32_t flags          # 1 first reply ok, 2 some reply's payload wrong, 4 first reply out of order,
+                            # 8 given up (tries exhausted with no reply)
+    uint32_t tx             # transmissions so far (1 + retransmissions)
+    uint32_t _pad
 
 ctypedef struct Mach:
     State* s

@@ -61,7 +61,8 @@ CONSTANTS = {"RAM_BASE": <uint32_t>RAM_BASE, "MAX_HARTS": MAX_HARTS, "CYCLES_PER
              "MTIME_DIVIDER": MTIME_DIVIDER, "VIRTIO_BASE": VIRTIO_BASE, "VIRTIO_STRIDE": VIRTIO_STRIDE,
              "VIRTIO_SLOTS": VIRTIO_SLOTS, "WDOG_STRIDE": WDOG_STRIDE, "WDOG_ID": WDOG_ID,
              "PEER_PAYLOAD_MAX": PEER_PAYLOAD_MAX}
-PEER_RECORD_DTYPE = np.dtype([("sent_cycle", "<u8"), ("reply_cycle", "<u8"), ("replies", "<u4"), ("flags", "<u4")])
+PEER_RECORD_DTYPE = np.dtype([("sent_cycle", "<u8"), ("reply_cycle", "<u8"), ("replies", "<u4"), ("flags", "<u4"),
+                              ("tx", "<u4"), ("_pad", "<u4")])
 DISK_BLOCK = 1 << DISK_BLOCK_SHIFT
 
 
@@ -512,7 +513,7 @@ cdef class Core:
         memcpy(c.mac, <const char*>mac, 6)
 
     def configure_peer(self, appvms, uint32_t count, uint64_t interval, uint32_t payload_len, uint64_t start,
-                       uint64_t seed):
+                       uint64_t seed, uint64_t timeout, uint32_t tries):
         """Replace the peer's configuration and restart it (validated by hw)."""
         cdef PeerConfig* c = &self.state.peer.cfg
         cdef uint64_t need = len(appvms) * <uint64_t>count
@@ -529,6 +530,7 @@ cdef class Core:
         for i in range(c.nslots):
             c.appvm[i] = appvms[i]
         c.count, c.interval, c.payload_len, c.seed = count, interval, payload_len, seed
+        c.timeout, c.tries = timeout, tries
         c.start = start if start > <uint64_t>self.cycle else <uint64_t>self.cycle
         peer_start(&self.m)
 
@@ -540,7 +542,8 @@ cdef class Core:
     def peer_config(self):
         cdef PeerConfig* c = &self.state.peer.cfg
         return {"appvms": [c.appvm[i] for i in range(c.nslots)], "count": c.count, "interval_cycles": c.interval,
-                "payload_len": c.payload_len, "start_cycle": c.start, "seed": c.seed}
+                "payload_len": c.payload_len, "start_cycle": c.start, "seed": c.seed,
+                "timeout_cycles": c.timeout, "tries": c.tries}
 
     def peer_records(self):
         """Copy of the per-request records: structured array of shape (slots, count)."""
@@ -552,6 +555,10 @@ cdef class Core:
         cdef Peer* p = &self.state.peer
         d = {name: p.ctr[i] for i, name in enumerate(_ROW["net_peer"]["counters"])}
         d["waiting"] = p.nwait
+        d["outstanding"] = p.outstanding
+        # a gap still open counts up to now (reading it changes nothing)
+        now = self.cycle
+        d["longest_gap_cycles"] = max(p.longest_gap, now - p.progress if p.outstanding and now > p.progress else 0)
         d["next_seq"] = [p.next_seq[i] for i in range(p.cfg.nslots)]
         return d
 

@@ -10,6 +10,7 @@ cdef enum:
     EV_NET_RX_ARRIVE = 4    # a: peer slot, b: seq: a request frame reaches the NIC
     EV_PEER_RX = 5          # a: slot, b: seq, c: PREC_* flags: a reply frame reaches the peer
     EV_RX_TIMEOUT = 6       # frames waiting for an RX buffer too long are dropped
+    EV_PEER_RETRY = 7       # a: slot, b: seq: the peer's reply timeout for that request expires
 
 cdef inline uint64_t latest_hart_cycle(State* s) noexcept nogil:
     cdef uint64_t c = 0

@@ -237,7 +237,7 @@ def test_net_reset_mid_traffic(elf):
 def test_requests_without_receive_buffers_are_lost(elf):
     m = boot(elf, BLK_BASIC)                  # no network driver at all
     m.configure_devices(rx_wait_limit=50_000)
-    m.configure_peer(appvms=[0], count=10, interval_cycles=1000)
+    m.configure_peer(appvms=[0], count=10, interval_cycles=1000, tries=1)   # each frame once: 10 lost
     assert m.run().reason == "poweroff"       # long after the last request's wait limit ran out
     assert m.run().reason == "poweroff"       # a board that is off stays off until reset
     s = m.peer_summary()

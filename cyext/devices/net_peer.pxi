@@ -2,7 +2,10 @@
 # each configured AppVM its next sequence-numbered request; it checks every reply's payload and
 # records, per request, when it was sent, when the first reply came, and whether replies were wrong,
 # duplicated or out of order. Frames take net_wire_latency each way; a request that finds no receive
-# buffer waits on the wire up to rx_wait_limit cycles, then is lost.
+# buffer waits on the wire up to rx_wait_limit cycles, then is lost. As a real client, the peer sends
+# a request again when no reply came within cfg.timeout cycles, up to cfg.tries transmissions in all,
+# then gives it up; a reply to any transmission answers it (later ones count as duplicates). It keeps
+# the longest service gap: the longest stretch with a request outstanding and no first reply.
 #
 # Wire protocol: Ethernet II, ethertype 0x88B5, no padding. Peer MAC 02:00:00:00:00:fe, AppVM i
 # 02:00:00:00:01:i. Payload, little endian: magic, appvm, seq, len, then len bytes. Request magic
@@ -31,6 +34,9 @@ cdef enum:
     PEER_BAD_SRC = 9        # reply whose source MAC is not its AppVM's
     PEER_EVQ_FULL = 10      # frames lost because the event queue was full
     PEER_HELLOS = 11        # "MRHI" frames: a net AppVM announcing itself (include/netproto.h)
+    PEER_RETRANS = 12       # transmissions after a request's first
+    PEER_GAVE_UP = 13       # requests given up: cfg.tries transmissions and no reply
+    PREC_GAVE_UP = 8        # PeerRec.flags: the request was given up
     PEER_HELLO_MAGIC = 0x4948524D
 
 cdef inline uint64_t splitmix64(uint64_t* x) noexcept nogil:
@@ -75,10 +81,30 @@ cdef void peer_start(Mach* m) noexcept nogil:
     evq_drop(m.s, EV_NET_RX_ARRIVE)
     evq_drop(m.s, EV_PEER_RX)
     evq_drop(m.s, EV_RX_TIMEOUT)
+    evq_drop(m.s, EV_PEER_RETRY)
     if m.peer_rec != NULL:
         memset(m.peer_rec, 0, m.peer_cap * sizeof(PeerRec))
     if cfg.nslots and cfg.count:
         evq_push(m.s, cfg.start, EV_PEER_TICK, 0, 0, 0)
+
+cdef inline void peer_served(Peer* p, uint64_t now, bint answered) noexcept nogil:
+    """A request stops being outstanding: the gap so far counts; only an answer ends the gap."""
+    if now - p.progress > p.longest_gap:
+        p.longest_gap = now - p.progress
+    if answered:
+        p.progress = now
+    p.outstanding -= 1
+
+cdef void peer_transmit(Mach* m, uint32_t slot, uint32_t seq, uint64_t now) noexcept nogil:
+    """Put request `seq` on the wire (again) and arm its reply timeout when it may be sent again."""
+    cdef Peer* p = &m.s.peer
+    m.peer_rec[slot * p.cfg.count + seq].tx += 1
+    if evq_push(m.s, now + m.s.devcfg.net_wire_latency, EV_NET_RX_ARRIVE, slot, seq, 0) < 0:
+        p.ctr[PEER_EVQ_FULL] += 1
+        p.ctr[PEER_LOST] += 1
+    # armed after the last try too: that timeout gives the request up
+    if evq_push(m.s, now + p.cfg.timeout, EV_PEER_RETRY, slot, seq, 0) < 0:
+        p.ctr[PEER_EVQ_FULL] += 1
 
 cdef void peer_tick(Mach* m, uint64_t now) noexcept nogil:
     cdef Peer* p = &m.s.peer
@@ -91,9 +117,10 @@ cdef void peer_tick(Mach* m, uint64_t now) noexcept nogil:
         m.peer_rec[slot * p.cfg.count + seq].sent_cycle = now
         p.next_seq[slot] = seq + 1
         p.ctr[PEER_SENT] += 1
-        if evq_push(m.s, now + m.s.devcfg.net_wire_latency, EV_NET_RX_ARRIVE, slot, seq, 0) < 0:
-            p.ctr[PEER_EVQ_FULL] += 1
-            p.ctr[PEER_LOST] += 1
+        if p.outstanding == 0:
+            p.progress = now            # a gap can start only once something is outstanding
+        p.outstanding += 1
+        peer_transmit(m, slot, seq, now)
         more |= seq + 1 < p.cfg.count
     if more and evq_push(m.s, now + p.cfg.interval, EV_PEER_TICK, 0, 0, 0) < 0:
         p.ctr[PEER_EVQ_FULL] += 1
@@ -202,6 +229,8 @@ cdef void peer_reply(Mach* m, DevEvent* ev) noexcept nogil:
         p.ctr[PEER_DUPLICATES] += 1
         return
     r.reply_cycle = ev.cycle
+    if not (r.flags & PREC_GAVE_UP):
+        peer_served(p, ev.cycle, True)
     if ev.c & PREC_OK:
         r.flags |= PREC_OK
         p.ctr[PEER_OK] += 1
@@ -210,6 +239,20 @@ cdef void peer_reply(Mach* m, DevEvent* ev) noexcept nogil:
         p.ctr[PEER_OUT_OF_ORDER] += 1
     else:
         p.max_replied[ev.a] = ev.b + 1
+
+cdef void peer_retry(Mach* m, DevEvent* ev) noexcept nogil:
+    """A request's reply timeout: send it again, or give it up after cfg.tries transmissions."""
+    cdef Peer* p = &m.s.peer
+    cdef PeerRec* r = &m.peer_rec[ev.a * p.cfg.count + ev.b]
+    if r.replies:
+        return
+    if r.tx < p.cfg.tries:
+        p.ctr[PEER_RETRANS] += 1
+        peer_transmit(m, ev.a, ev.b, ev.cycle)
+        return
+    r.flags |= PREC_GAVE_UP
+    p.ctr[PEER_GAVE_UP] += 1
+    peer_served(p, ev.cycle, False)
 
 cdef void peer_event(Mach* m, DevEvent* ev) noexcept nogil:
     if ev.kind == EV_PEER_TICK:
@@ -220,3 +263,5 @@ cdef void peer_event(Mach* m, DevEvent* ev) noexcept nogil:
         peer_reply(m, ev)
     elif ev.kind == EV_RX_TIMEOUT:
         peer_timeout(m, ev.cycle)
+    elif ev.kind == EV_PEER_RETRY:
+        peer_retry(m, ev)

@@ -198,6 +198,8 @@ def peer_facts(r) -> list[tuple[str, str]]:
                          f"lost {r.lost}, waiting {r.waiting}"),
             ("anomalies", f"duplicates {r.duplicates}, bad payloads {r.bad}, out of order {r.out_of_order}, "
                           f"dropped on the wire {r.wire_drops}"),
+            ("retransmissions", f"{r.retransmissions} ({r.retransmitted} requests), longest service gap "
+                                f"{r.longest_gap_us:,.0f} us"),
             ("latency", latency_text(r.latency_us))]
 
 
@@ -205,6 +207,8 @@ def peer_summary(peer) -> Summary:
     r = peer.report()
     cfg = peer.config
     facts = peer_facts(r) + [("interval", cycles_text(cfg.get("interval_cycles", 0))),
+                             ("retry", f"after {cycles_text(cfg.get('timeout_cycles', 0))}, "
+                                       f"{cfg.get('tries', 1)} transmissions at most"),
                              ("payload", f"{cfg.get('payload_len', 0)} bytes, seed {cfg.get('seed', 0)}")]
     return Summary("Network peer", tuple(facts))
 

@@ -34,3 +34,6 @@ VIRTIO_BASE, VIRTIO_STRIDE = _C["VIRTIO_BASE"], _C["VIRTIO_STRIDE"]   # slot i a
 BLK_SLOT = (BOARD["virtio_blk"].base - VIRTIO_BASE) // VIRTIO_STRIDE
 NET_SLOT = (BOARD["virtio_net"].base - VIRTIO_BASE) // VIRTIO_STRIDE
 PEER_MAX_PAYLOAD = _C["PEER_PAYLOAD_MAX"]           # an Ethernet frame less its header and the peer's
+PEER_TIMEOUT = 500_000                              # cycles (5 ms) before the peer sends a request again
+PEER_TRIES = 5                                      # transmissions of a request before the peer gives up
+PEER_MAX_TRIES = 1000

@@ -19,7 +19,7 @@ from cyext import core as _core
 from cyext.encoding import CSRS
 from workbench.machine import snapfile
 from workbench.machine.board import (  # noqa: F401  (re-exported: the board map lives in the core's table)
-    BLK_SLOT, BOARD, MAX_HARTS, NET_SLOT, PEER_MAX_PAYLOAD, RAM_BASE, VIRTIO_BASE, Device)
+    BLK_SLOT, BOARD, MAX_HARTS, NET_SLOT, PEER_MAX_PAYLOAD, PEER_MAX_TRIES, PEER_TIMEOUT, PEER_TRIES, RAM_BASE, VIRTIO_BASE, Device)
 from workbench.machine.snapfile import SnapshotError  # noqa: F401  (re-exported)
 from workbench.machine.validate import U32_MAX, U64_MAX, as_int, as_u32
 
@@ -376,11 +376,13 @@ class Machine:
                                      cfg["net_tx_latency"], cfg["rx_wait_limit"], cfg["mac"])
 
     def configure_peer(self, appvms: Sequence[int], count: int, interval_cycles: int, payload_len: int = 64,
-                       start_cycle: int = 0, seed: int = 0) -> None:
+                       start_cycle: int = 0, seed: int = 0, timeout_cycles: int = PEER_TIMEOUT,
+                       tries: int = PEER_TRIES) -> None:
         """Start the network peer: from `start_cycle` (or now, if later) it sends request 0, 1, ...
         count-1 to every AppVM in `appvms`, one round every `interval_cycles`, each with `payload_len`
-        payload bytes derived from `seed` (README: Devices). Replaces an earlier configuration and its
-        records; `appvms=[]` turns the peer off."""
+        payload bytes derived from `seed` (README: Devices). A request with no reply after
+        `timeout_cycles` is sent again, up to `tries` transmissions in all (1: never), then given up.
+        Replaces an earlier configuration and its records; `appvms=[]` turns the peer off."""
         appvms = [as_int(a, "appvms entry", 0, 255) for a in appvms]
         if len(appvms) > 8 or len(set(appvms)) != len(appvms):
             raise ValueError(f"appvms must be up to 8 distinct AppVM indices 0..255, got {appvms!r}")
@@ -389,9 +391,12 @@ class Machine:
         payload_len = as_int(payload_len, "payload_len", 0, PEER_MAX_PAYLOAD)
         start_cycle = as_int(start_cycle, "start_cycle", 0, 1 << 62)
         seed = as_int(seed, "seed", 0, U64_MAX)
+        timeout_cycles = as_int(timeout_cycles, "timeout_cycles", 1, 1 << 40)
+        tries = as_int(tries, "tries", 1, PEER_MAX_TRIES)
         if len(appvms) * count > 1 << 24:
             raise ValueError(f"{len(appvms)} AppVMs x {count} requests is more than the peer records (2**24)")
-        self._core.configure_peer(appvms, count, interval_cycles, payload_len, start_cycle, seed)
+        self._core.configure_peer(appvms, count, interval_cycles, payload_len, start_cycle, seed, timeout_cycles,
+                                  tries)
 
     @property
     def peer_config(self) -> dict:
@@ -401,7 +406,8 @@ class Machine:
         """One row per request the peer is configured to send: appvm, seq, sent_cycle and reply_cycle
         (null when not sent / no reply yet), latency_cycles, ok (first reply's payload verified),
         replies (duplicates = replies - 1), bad (some reply's payload was wrong), out_of_order (the first
-        reply came after the reply to a later request)."""
+        reply came after the reply to a later request), retransmissions (transmissions after the first),
+        given_up (`tries` transmissions and no reply; latency counts from the first transmission)."""
         import polars as pl
         recs = self._core.peer_records()
         appvms = self._core.peer_config()["appvms"]
@@ -418,7 +424,8 @@ class Machine:
             "reply_cycle": pl.Series(flat["reply_cycle"].astype(np.int64)),
             "ok": (flat["flags"] & 1).astype(bool), "replies": flat["replies"].astype(np.uint32),
             "bad": (flat["flags"] & 2).astype(bool), "out_of_order": (flat["flags"] & 4).astype(bool),
-            "_sent": sent, "_replied": replied})
+            "given_up": (flat["flags"] & 8).astype(bool),
+            "retransmissions": (flat["tx"].astype(np.int64) - 1).clip(0), "_sent": sent, "_replied": replied})
         return df.with_columns(
             pl.when(pl.col("_sent")).then(pl.col("sent_cycle")).otherwise(None).alias("sent_cycle"),
             pl.when(pl.col("_replied")).then(pl.col("reply_cycle")).otherwise(None).alias("reply_cycle"),
@@ -426,12 +433,14 @@ class Machine:
             (pl.col("reply_cycle") - pl.col("sent_cycle")).alias("latency_cycles"),
             (pl.col("replies").cast(pl.Int64) - 1).clip(lower_bound=0).alias("duplicates"),
         ).select("appvm", "seq", "sent_cycle", "reply_cycle", "latency_cycles", "ok", "replies", "duplicates",
-                 "bad", "out_of_order")
+                 "bad", "out_of_order", "retransmissions", "given_up")
 
     def peer_summary(self) -> dict:
-        """The peer's counters: sent, replies, ok, bad, duplicates, out_of_order, lost (requests dropped
+        """The peer's counters: sent, replies, ok, bad, duplicates, out_of_order, lost (frames dropped
         before a receive buffer took them), foreign, malformed, bad_src, evq_full, hellos (an AppVM's
-        "MRHI" announcement), waiting, next_seq."""
+        "MRHI" announcement), retransmissions, given_up (requests with `tries` transmissions and no
+        reply), waiting, outstanding (sent, unanswered, not given up), longest_gap_cycles (longest stretch
+        with a request outstanding and no reply, an open one up to now), next_seq."""
         return self._core.peer_counters()
 
     @property

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from workbench.machine import MAX_HARTS
 from workbench.machine import PEER_MAX_PAYLOAD as _PEER_MAX_PAYLOAD
+from workbench.machine import PEER_MAX_TRIES, PEER_TIMEOUT, PEER_TRIES
 from workbench.stack import abi
 
 MAX_APPVMS = abi.P["MAX_SLOTS"] - abi.P["SLOT_APPVM0"]
@@ -43,7 +44,8 @@ class SystemConfig:
     need it); AppVM i owns bytes [i * disk_region, (i + 1) * disk_region) of a disk of `disk_size`
     bytes (None: one region per AppVM).  The network peer sends every `net` AppVM as many requests as
     its iterations (so all `net` AppVMs have the same number), one every `peer_interval` cycles, each
-    with `peer_payload` bytes drawn from `seed`, starting at steady state.  `dvm_restart` is the
+    with `peer_payload` bytes drawn from `seed`, starting at steady state; a request with no reply
+    after `peer_timeout` cycles is sent again, up to `peer_tries` transmissions.  `dvm_restart` is the
     stack's test hook: the DVM resets its devices and restarts its backends once, after answering
     that many block requests (0 = never).
     """
@@ -59,6 +61,8 @@ class SystemConfig:
     disk_size: int | None = None
     peer_interval: int = DEFAULT_PEER_INTERVAL
     peer_payload: int = DEFAULT_PEER_PAYLOAD
+    peer_timeout: int = PEER_TIMEOUT
+    peer_tries: int = PEER_TRIES
     dvm_restart: int = 0
 
     def __post_init__(self):
@@ -135,6 +139,10 @@ class SystemConfig:
             bad("peer_interval", f"{MIN_PEER_INTERVAL}..{MAX_PEER_INTERVAL} cycles")
         if not _is_int(self.peer_payload) or not 0 <= self.peer_payload <= PEER_MAX_PAYLOAD:
             bad("peer_payload", f"0..{PEER_MAX_PAYLOAD} bytes")
+        if not _is_int(self.peer_timeout) or not MIN_PEER_INTERVAL <= self.peer_timeout <= MAX_PEER_INTERVAL:
+            bad("peer_timeout", f"{MIN_PEER_INTERVAL}..{MAX_PEER_INTERVAL} cycles")
+        if not _is_int(self.peer_tries) or not 1 <= self.peer_tries <= PEER_MAX_TRIES:
+            bad("peer_tries", f"1..{PEER_MAX_TRIES} transmissions (1: never retransmit)")
         if not _is_int(self.dvm_restart) or not 0 <= self.dvm_restart < 1 << 32 or (self.dvm_restart and not self.dvm):
             bad("dvm_restart", "0 (never), or 1..2**32-1 block requests with the driver VM on")
 

@@ -154,7 +154,8 @@ class System(SummaryReprs):
         if c.net_appvms:
             self.machine.configure_peer(list(c.net_appvms), count=c.net_count, interval_cycles=c.peer_interval,
                                         payload_len=c.peer_payload, start_cycle=self.machine.cycle,
-                                        seed=c.peer_seed)
+                                        seed=c.peer_seed, timeout_cycles=c.peer_timeout,
+                                        tries=c.peer_tries)
 
     def _boot_failed(self, stop: StopInfo, max_cycles: int):
         m = self.machine

@@ -594,7 +594,6 @@ class AppVM(_SlotGuest):
 
 VIRTIO_STATUS_BITS = ((1, "ACKNOWLEDGE"), (2, "DRIVER"), (8, "FEATURES_OK"), (4, "DRIVER_OK"),
                       (0x40, "NEEDS_RESET"), (0x80, "FAILED"))        # virtio 1.2, 2.1
-PEER_TIMEOUT_CYCLES = 1_000_000    # a request unanswered for 10 ms counts as lost (the client's view)
 
 
 def virtio_status_text(status: int) -> str:
@@ -776,8 +775,10 @@ class DVM(_SlotGuest):
 @dataclass(frozen=True)
 class PeerReport:
     """What the network peer saw, as a remote client would: requests sent, answered (first reply
-    with the right payload or not), lost (no reply within PEER_TIMEOUT_CYCLES, or none at all once
-    the system stopped), still waiting, and the latency of the answered ones in microseconds."""
+    with the right payload or not), lost (given up after the peer's tries, or no reply at all once
+    the system stopped), still waiting, the latency of the answered ones in microseconds (from the
+    first transmission), retransmissions in all and the longest service gap (longest stretch with a
+    request outstanding and no reply) in microseconds."""
     appvms: tuple[int, ...]
     count: int             # requests configured per AppVM
     sent: int
@@ -790,11 +791,15 @@ class PeerReport:
     out_of_order: int
     wire_drops: int        # requests that found no receive buffer (the machine's counter)
     latency_us: dict       # {"p50", "p90", "p99", "max"} over the answered requests (None: none)
+    retransmissions: int = 0
+    retransmitted: int = 0     # requests sent more than once
+    longest_gap_us: float = 0.0
 
     def __str__(self):
         from workbench.display.formatting import latency_text
         return (f"sent {self.sent}, answered {self.answered} ({self.ok} ok), lost {self.lost}, "
-                f"waiting {self.waiting}; latency {latency_text(self.latency_us)}")
+                f"waiting {self.waiting}; latency {latency_text(self.latency_us)}; retransmissions "
+                f"{self.retransmissions}, longest gap {self.longest_gap_us:,.0f} us")
 
 
 class NetworkPeer(_Component):
@@ -808,16 +813,15 @@ class NetworkPeer(_Component):
     def stats(self):
         """One row per request the peer is configured to send (polars): appvm, seq, sent_cycle and
         reply_cycle (null: not sent / no reply), latency_cycles, ok (the reply's payload verified),
-        replies, duplicates, bad, out_of_order, and outcome: "answered", "waiting", "lost" or
-        "not sent"."""
+        replies, duplicates, bad, out_of_order, retransmissions, given_up, and outcome: "answered",
+        "waiting", "lost" (given up, or no reply once the system stopped) or "not sent"."""
         import polars as pl
         df = self._m.peer_stats()
-        now = self._m.cycle
         stopped = self._system.finished is not None
         return df.with_columns(
             pl.when(pl.col("reply_cycle").is_not_null()).then(pl.lit("answered"))
             .when(pl.col("sent_cycle").is_null()).then(pl.lit("not sent"))
-            .when(pl.lit(stopped) | (pl.lit(now) - pl.col("sent_cycle") > PEER_TIMEOUT_CYCLES)).then(pl.lit("lost"))
+            .when(pl.lit(stopped) | pl.col("given_up")).then(pl.lit("lost"))
             .otherwise(pl.lit("waiting")).alias("outcome"))
 
     def report(self) -> PeerReport:
@@ -836,7 +840,10 @@ class NetworkPeer(_Component):
                           sent=len(df) - n("not sent"), answered=n("answered"), ok=int(df["ok"].sum()),
                           waiting=n("waiting"), lost=n("lost"), duplicates=int(df["duplicates"].sum()),
                           bad=int(df["bad"].sum()), out_of_order=int(df["out_of_order"].sum()),
-                          wire_drops=int(c["lost"]), latency_us=latency)
+                          wire_drops=int(c["lost"]), latency_us=latency,
+                          retransmissions=int(c["retransmissions"]),
+                          retransmitted=int((df["retransmissions"] > 0).sum()),
+                          longest_gap_us=cycles_to_us(float(c["longest_gap_cycles"])))
 
     def summary(self):
         from workbench.display import formatting
