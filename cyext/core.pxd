@@ -193,6 +193,12 @@ ctypedef struct Hooks:
     uint32_t mflip_off[64]
     uint8_t mflip_bit[64]
     int nprobes
+    # one RAM byte watched for read-before-overwrite (a memory flip's, like RegFlip.track)
+    int watch_on
+    uint32_t watch_off      # RAM offset of the byte
+    int watch_result        # 0 pending, 1 read (or touched in a way that may read it), 2 overwritten first
+    int watch_stop          # stop the run (STOP_MASKED) when a hart's store overwrites it first
+    uint64_t watch_cycle
 
 # Per-request record of the network peer (outside State: sized by the peer's configuration).
 ctypedef struct PeerRec:

@@ -365,6 +365,19 @@ cdef class Core:
         self.m.hooks.nmflips = n + 1
 
 
+    def watch_ram_byte(self, uint32_t off, bint stop_on_masked):
+        """Watch RAM byte `off` for read-before-overwrite (a memory flip's): a hart's store over it before
+        any read ends the run with STOP_MASKED when `stop_on_masked`; loads, AMOs, DMA, decoding its
+        page count as reads. A restore or disarm_all ends the watch."""
+        if off >= self.m.ram_size:
+            raise ValueError(f"watch offset {off:#x} is outside RAM ({self.m.ram_size:#x} bytes)")
+        self.m.hooks.watch_on, self.m.hooks.watch_off = 1, off
+        self.m.hooks.watch_result, self.m.hooks.watch_stop, self.m.hooks.watch_cycle = 0, stop_on_masked, 0
+
+    def watch_status(self):
+        return {"watching": bool(self.m.hooks.watch_on), "cycle": self.m.hooks.watch_cycle,
+                "result": ("pending", "read", "overwritten")[self.m.hooks.watch_result]}
+
     def pending_memory_flips(self):
         return [(self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i])
                 for i in range(self.m.hooks.nmflips)]

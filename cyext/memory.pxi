@@ -15,6 +15,8 @@ cdef inline void ram_written(Mach* m, uint32_t off, uint32_t n, int writer) noex
     Inlined with a constant n = 1 for stores, so the hot path stays one page and one word."""
     cdef uint32_t p, w, last = off + n - 1, lo, hi, i
     cdef Hart* h
+    if writer < 0 and watched(m, off, n):
+        watch_read(m, m.s.round_start)    # DMA or Python: not proven to leave the run fault-free, so live
     stamp_range(m.page_epoch, off, n, PAGE_SHIFT, m.epoch)
     for p in range(off >> PAGE_SHIFT, (last >> PAGE_SHIFT) + 1):
         if not m.page_valid[p]:
@@ -50,3 +52,25 @@ cdef uint32_t copy_changed(uint8_t* dst, const uint8_t* src, uint64_t size, int 
                 stale[g] = 0
             copied += 1
     return copied
+
+cdef inline int watched(Mach* m, uint32_t off, uint32_t n) noexcept nogil:
+    """Bytes [off, off+n) hold the watched byte. One unsigned compare where nothing is watched."""
+    return m.hooks.watch_off - off < n and m.hooks.watch_on
+
+cdef inline void watch_read(Mach* m, uint64_t cycle) noexcept nogil:
+    """The watched byte was (or may have been) read before any overwrite: the fault is live."""
+    m.hooks.watch_on = 0
+    m.hooks.watch_result = 1
+    m.hooks.watch_cycle = cycle
+
+cdef inline int watch_overwritten(Mach* m, Hart* h) noexcept nogil:
+    """A hart's store replaced the watched byte before anything read it: the flip is gone and the run is
+    the fault-free one from here. Returns ST_STOP (STOP_MASKED) when the watch asks to stop there."""
+    m.hooks.watch_on = 0
+    m.hooks.watch_result = 2
+    m.hooks.watch_cycle = h.cycle
+    if m.hooks.watch_stop:
+        m.s.stop_reason = STOP_MASKED
+        m.s.stop_hart = h.id
+        return ST_STOP
+    return ST_OK
