@@ -218,3 +218,20 @@ def test_per_run_guard_records_a_cut_run(system):
     assert r.reason == "workbench_timeout"
     with pytest.raises(ValueError, match="instruction_budget"):
         run_fault(system, f, instruction_budget=0)
+
+
+def test_memory_flip_never_accessed_again_is_dormant(system):
+    from workbench.faults.golden import last_access_pass
+    last_access_pass(system, "hv")
+    lo, last = golden_profile(system, "hv").last_access["hv"]
+    addr = next(a for a0, a1 in live_ranges(system, "hv") for a in range(a0, a1) if last[a - lo] == 0)
+    f = MemoryFlip("hv", 5_000, addr, 3)
+    r = system.inject(f)
+    assert (r.outcome, r.reason, r.early_stop) == ("no_effect", "dormant", "dormant")
+    # the same fault without early stops: runs to the end with the golden results
+    full = run_fault(system, f, masking=False, convergence=False)
+    assert (full.outcome, full.early_stop, full.appvms_affected) == ("no_effect", None, 0)
+    assert full.cycles >= golden_profile(system).length > 10 * r.cycles
+    # a byte the golden run keeps accessing is not dormant
+    busy = scratch_flip(system)
+    assert not golden_profile(system, "hv").untouched_after("hv", busy.addr, 0)

@@ -67,7 +67,7 @@ cdef inline uint64_t vdev_features(int dev) noexcept nogil:
 cdef inline void dma_read(Mach* m, uint32_t off, uint32_t n) noexcept nogil:
     """A device reads RAM bytes [off, off+n): a watched byte among them counts as read."""
     if watched(m, off, n):
-        watch_read(m, m.s.round_start)
+        watch_read(m, off, n, now_bound(m))
 
 cdef inline uint16_t rd16(Mach* m, uint32_t off) noexcept nogil:
     dma_read(m, off, 2)

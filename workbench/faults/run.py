@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 
 from workbench.faults.detection import Detector
-from workbench.faults.golden import CHECK_CYCLES, golden_profile, target_context, text_range
+from workbench.faults.golden import CHECK_CYCLES, golden_profile, last_access_pass, target_context, text_range
 from workbench.faults.models import CodeFlip, FailStop, Fault, MemoryFlip, RegisterFlip
 from workbench.faults.measure import ProgressGaps, affected as _affected, peer_totals
 from workbench.faults.report import RunReport
@@ -69,6 +69,9 @@ class _Run:
         self.recovery = mechanism(system.config.recovery)
         self.timeout_factor, self.convergence, self.masking = timeout_factor, convergence, masking
         self.golden = golden_profile(system, fault.target)
+        if isinstance(fault, MemoryFlip) and masking:
+            last_access_pass(system, fault.target)
+        self.dormant = False
         self.events: list[tuple[int, str]] = []
 
     # -- the clock: run-relative cycles across board resets --
@@ -138,7 +141,11 @@ class _Run:
             byte = m.read(f.addr, 1)[0]
             m.write(f.addr, bytes([byte ^ (1 << f.bit)]))
             if self.masking and not reserved:
-                m.watch_byte(f.addr, stop_on_masked=True)
+                now = min(h.cycle for h in m.harts)     # every access stamped earlier happened before the flip
+                if self.golden.untouched_after(f.target, f.addr, now):
+                    self.dormant = True
+                else:
+                    m.watch_byte(f.addr, stop_on_masked=True)
 
     def _guard(self):
         if self.wall_budget_s is not None and time.perf_counter() - self.t0 > self.wall_budget_s:
@@ -168,6 +175,9 @@ class _Run:
             if stop.reason == "trigger":
                 self._check_injected()
                 self._apply_at_trigger()
+                if self.dormant:
+                    self.event(m.cycle, "byte never accessed again in the golden run: dormant")
+                    return "dormant"
                 continue
             self._check_injected()
             d = self.detector.on_stop(stop)
@@ -204,6 +214,8 @@ class _Run:
         s, m, g = self.system, self.m, self.golden
         if end == "masked":
             return self._report(t0, "masked", "overwritten", early="masked")
+        if end == "dormant":
+            return self._report(t0, "no_effect", "dormant", early="dormant")
         if end == "converged":
             return self._report(t0, "no_effect", "converged", early="converged")
         det = self.detector.refine()

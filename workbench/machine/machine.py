@@ -524,6 +524,17 @@ class Machine:
             raise ValueError(f"stop_on_masked={stop_on_masked!r} is invalid: allowed True or False")
         self._core.watch_ram_byte(self._ram_offset(addr, 1), stop_on_masked)
 
+    def watch_range(self, addr: int, n: int) -> None:
+        """Watch RAM bytes [addr, addr+n) without stopping; `watch_last()` then gives, per byte, a cycle
+        no earlier than its last access by the machine (load, store, AMO, device, decoding its page; 0:
+        none since). A restore ends the watch."""
+        n = as_int(n, "n", 1, self.ram_size)
+        self._core.watch_ram_range(self._ram_offset(addr, n), n)
+
+    def watch_last(self):
+        """numpy uint64 array of the range watch: per byte, the last access's cycle bound (0: none)."""
+        return self._core.watch_last()
+
     def watch_status(self) -> dict:
         """{"watching", "result": pending | read | overwritten, "cycle"} of the watched RAM byte."""
         return self._core.watch_status()
