@@ -196,6 +196,13 @@ ctypedef struct Hooks:
     uint32_t mflip_off[64]
     uint8_t mflip_bit[64]
     int nprobes
+    # one RAM byte watched for read-before-overwrite (a memory flip's, like RegFlip.track)
+    int watch_on            # 1: one byte (first access decides); 2: a range, the last access of each byte kept
+    uint32_t watch_off      # RAM offset of the byte (or the range)
+    uint32_t watch_len      # 1, or the range's length
+    int watch_result        # 0 pending, 1 read (or touched in a way that may read it), 2 overwritten first
+    int watch_stop          # stop the run (STOP_MASKED) when a hart's store overwrites it first
+    uint64_t watch_cycle
 
 # Per-request record of the network peer (outside State: sized by the peer's configuration).
 ctypedef struct PeerRec:
@@ -220,6 +227,7 @@ ctypedef struct Mach:
     char* console
     uint64_t console_cap
     Hooks hooks
+    uint64_t* watch_last    # range watch: per byte, an upper bound of the cycle of its last access (0: none)
     uint32_t* probe_addrs
     int* probe_stop
     uint64_t* probe_log     # (cycle, hart<<32|pc) pairs
@@ -243,5 +251,6 @@ cdef class Core:
     cdef State state
     cdef object ram_array
     cdef object disk_array
+    cdef object _watch_last      # the range watch's array (Mach.watch_last points into it)
     cdef uint64_t owner          # snapshots taken here can be restored page by page
     cdef void _caches_changed(self)

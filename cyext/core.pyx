@@ -366,6 +366,37 @@ cdef class Core:
         self.m.hooks.nmflips = n + 1
 
 
+    def watch_ram_byte(self, uint32_t off, bint stop_on_masked):
+        """Watch RAM byte `off` for read-before-overwrite (a memory flip's): a hart's store over it before
+        any read ends the run with STOP_MASKED when `stop_on_masked`; loads, AMOs, DMA, decoding its
+        page count as reads. A restore or disarm_all ends the watch."""
+        if off >= self.m.ram_size:
+            raise ValueError(f"watch offset {off:#x} is outside RAM ({self.m.ram_size:#x} bytes)")
+        self.m.hooks.watch_on, self.m.hooks.watch_off, self.m.hooks.watch_len = 1, off, 1
+        self.m.hooks.watch_result, self.m.hooks.watch_stop, self.m.hooks.watch_cycle = 0, stop_on_masked, 0
+
+    def watch_ram_range(self, uint32_t off, uint32_t n):
+        """Watch RAM bytes [off, off+n) without stopping: `watch_last()` gives, per byte, an upper bound
+        of the cycle of its last access (load, store, AMO, DMA, decoding its page; 0: none). Decoded
+        pages over the range are dropped first, so executing a byte of it counts too."""
+        cdef uint32_t p
+        if n == 0 or off >= self.m.ram_size or n > self.m.ram_size - off:
+            raise ValueError(f"watch range [{off:#x}, +{n:#x}) is not inside RAM ({self.m.ram_size:#x} bytes)")
+        self._watch_last = np.zeros(n, dtype=np.uint64)
+        cdef uint64_t[::1] arr = self._watch_last
+        self.m.watch_last = &arr[0]
+        for p in range(off >> PAGE_SHIFT, ((off + n - 1) >> PAGE_SHIFT) + 1):
+            self.m.page_valid[p] = 0
+        self.m.hooks.watch_on, self.m.hooks.watch_off, self.m.hooks.watch_len = 2, off, n
+        self.m.hooks.watch_result, self.m.hooks.watch_stop, self.m.hooks.watch_cycle = 0, 0, 0
+
+    def watch_last(self):
+        return self._watch_last.copy()
+
+    def watch_status(self):
+        return {"watching": bool(self.m.hooks.watch_on), "cycle": self.m.hooks.watch_cycle,
+                "result": ("pending", "read", "overwritten")[self.m.hooks.watch_result]}
+
     def pending_memory_flips(self):
         return [(self.m.hooks.mflip_cycle[i], self.m.hooks.mflip_off[i], self.m.hooks.mflip_bit[i])
                 for i in range(self.m.hooks.nmflips)]

@@ -23,6 +23,8 @@ cdef inline int load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val) n
         take_exception(h, CAUSE_LOAD_ACCESS, addr)
         return -1
     if off < m.ram_size:
+        if watched(m, off, size):
+            watch_read(m, off, size, h.cycle)
         if size == 4:
             val[0] = (<uint32_t*>(m.ram + off))[0]
         elif size == 2:
@@ -53,6 +55,8 @@ cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) n
         else:
             m.ram[off] = <uint8_t>val
         ram_written(m, off, 1, h.id)     # an aligned store lies inside one word: n = 1 names it
+        if watched(m, off, size):
+            return watch_overwritten(m, h, off, size)
         return st
     r = mmio_store(m, h, addr, size, val)
     if r < 0:
@@ -67,6 +71,8 @@ cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     cdef uint32_t old, src = h.x[d.rs2]
     cdef int st = ST_OK
     cdef uint32_t priv = data_priv(h)
+    if watched(m, off, 4):
+        watch_read(m, off, 4, h.cycle)    # LR, SC and AMOs: counted as reads (an SC's effect hangs on a reservation)
     if op == OP_LR_W:
         if addr & 3:
             take_exception(h, CAUSE_MISALIGNED_LOAD, addr)

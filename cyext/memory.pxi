@@ -15,6 +15,8 @@ cdef inline void ram_written(Mach* m, uint32_t off, uint32_t n, int writer) noex
     Inlined with a constant n = 1 for stores, so the hot path stays one page and one word."""
     cdef uint32_t p, w, last = off + n - 1, lo, hi, i
     cdef Hart* h
+    if writer < 0 and watched(m, off, n):
+        watch_read(m, off, n, now_bound(m))    # DMA or Python: not proven to leave the run fault-free, so live
     stamp_range(m.page_epoch, off, n, PAGE_SHIFT, m.epoch)
     for p in range(off >> PAGE_SHIFT, (last >> PAGE_SHIFT) + 1):
         if not m.page_valid[p]:
@@ -50,3 +52,47 @@ cdef uint32_t copy_changed(uint8_t* dst, const uint8_t* src, uint64_t size, int 
                 stale[g] = 0
             copied += 1
     return copied
+
+cdef inline int watched(Mach* m, uint32_t off, uint32_t n) noexcept nogil:
+    """Bytes [off, off+n) meet the watched bytes. One unsigned compare where nothing is watched."""
+    return off + n - 1 - m.hooks.watch_off < m.hooks.watch_len + n - 1 and m.hooks.watch_on
+
+cdef inline uint64_t now_bound(Mach* m) noexcept nogil:
+    """A cycle no earlier than now on any hart's clock (for accesses that are not one hart's step)."""
+    cdef uint64_t t = m.s.round_start
+    cdef uint32_t i
+    for i in range(m.s.nharts):
+        if m.s.harts[i].cycle > t:
+            t = m.s.harts[i].cycle
+    return t
+
+cdef void watch_range(Mach* m, uint32_t off, uint32_t n, uint64_t cycle) noexcept nogil:
+    cdef uint32_t lo = off if off > m.hooks.watch_off else m.hooks.watch_off
+    cdef uint64_t hi = min(<uint64_t>off + n, <uint64_t>m.hooks.watch_off + m.hooks.watch_len), b
+    for b in range(lo, hi):
+        if m.watch_last[b - m.hooks.watch_off] < cycle:
+            m.watch_last[b - m.hooks.watch_off] = cycle
+
+cdef inline void watch_read(Mach* m, uint32_t off, uint32_t n, uint64_t cycle) noexcept nogil:
+    """The watched bytes [off, off+n) were (or may have been) read: a watched flip is live."""
+    if m.hooks.watch_on == 2:
+        watch_range(m, off, n, cycle)
+        return
+    m.hooks.watch_on = 0
+    m.hooks.watch_result = 1
+    m.hooks.watch_cycle = cycle
+
+cdef inline int watch_overwritten(Mach* m, Hart* h, uint32_t off, uint32_t n) noexcept nogil:
+    """A hart's store replaced the watched byte before anything read it: the flip is gone and the run is
+    the fault-free one from here. Returns ST_STOP (STOP_MASKED) when the watch asks to stop there."""
+    if m.hooks.watch_on == 2:
+        watch_range(m, off, n, h.cycle)
+        return ST_OK
+    m.hooks.watch_on = 0
+    m.hooks.watch_result = 2
+    m.hooks.watch_cycle = h.cycle
+    if m.hooks.watch_stop:
+        m.s.stop_reason = STOP_MASKED
+        m.s.stop_hart = h.id
+        return ST_STOP
+    return ST_OK

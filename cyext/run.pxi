@@ -34,6 +34,8 @@ cdef Insn* decode_page(Mach* m, uint32_t page) noexcept nogil:
         if d == NULL:
             return NULL
         m.pages[page] = d
+    if watched(m, page << PAGE_SHIFT, 1u << PAGE_SHIFT):
+        watch_read(m, page << PAGE_SHIFT, 1u << PAGE_SHIFT, now_bound(m))     # decoding the watched byte's page may execute it: live
     for i in range(1 << (PAGE_SHIFT - 2)):
         decode(words[i], &d[i])
     for p in range(m.hooks.nprobes):
@@ -93,6 +95,8 @@ cdef inline int probe_hit(Mach* m, Hart* h) noexcept nogil:
 cdef int special_op(Mach* m, Hart* h, Insn* d) noexcept nogil:
     """The op to execute at a probed or stale slot, or -1 when a probe stops the run first."""
     if d.op == OP_REDECODE:
+        if watched(m, h.pc - RAM_BASE, 4):
+            watch_read(m, h.pc - RAM_BASE, 4, h.cycle)
         decode((<uint32_t*>(m.ram + (h.pc - RAM_BASE)))[0], d)
         mark_probe(m, d, h.pc)
     if d.op == OP_PROBE:

@@ -64,11 +64,39 @@ def test_register_overwritten_before_read_is_masked(system):
     assert r.cycles < golden_profile(system).length // 10
 
 
-def test_converging_fault_is_no_effect_and_stopped_early(system):
+def scratch_flip(system):
     # percpu[0].scratch[0] holds t0 during trap entry: the next trap overwrites it before any read
     t = system.types["hv"]
-    addr = t.address("percpu") + t.offset("percpu", "scratch")
-    r = system.inject(MemoryFlip("hv", 1_000, addr, 5))
+    return MemoryFlip("hv", 1_000, t.address("percpu") + t.offset("percpu", "scratch"), 5)
+
+
+def test_memory_flip_overwritten_before_read_is_masked(system):
+    r = system.inject(scratch_flip(system))
+    assert (r.outcome, r.reason, r.early_stop) == ("masked", "overwritten", "masked")
+    assert r.cycles < golden_profile(system).length // 10
+    assert any("byte overwritten before read" in lbl for _, lbl in r.events)
+    # the same fault without early stops runs to the end: the golden run, so the early stop was right
+    full = run_fault(system, scratch_flip(system), masking=False, convergence=False)
+    assert (full.outcome, full.reason, full.early_stop) == ("no_effect", None, None)
+    assert full.cycles >= golden_profile(system).length and full.appvms_affected == 0
+    assert full.progress_gap_ms == r.progress_gap_ms
+
+
+def test_byte_watch_reports_without_stopping_and_ends_at_restore(system):
+    m = system.machine
+    system.boot()
+    m.watch_byte(scratch_flip(system).addr, stop_on_masked=False)
+    assert m.run(max_cycles=2_000_000).reason == "cycle_limit"
+    st = m.watch_status()
+    assert st["result"] == "overwritten" and not st["watching"] and st["cycle"] > 0
+    system.boot()                                     # a restore ends any watch
+    assert m.watch_status()["watching"] is False
+    with pytest.raises(ValueError, match="stop_on_masked"):
+        m.watch_byte(scratch_flip(system).addr, stop_on_masked=1)
+
+
+def test_converging_fault_is_no_effect_and_stopped_early(system):
+    r = run_fault(system, scratch_flip(system), masking=False)
     assert (r.outcome, r.reason, r.early_stop) == ("no_effect", "converged", "converged")
     assert r.cycles < golden_profile(system).length // 4
     assert r.appvms_affected == 0 and r.detected is None
@@ -178,3 +206,32 @@ def test_report_row_and_reprs(system):
     parser.feed(html)
     assert "detected: crash (hv_panic, hart 0)" in parser.parts and r.summary().strings()
     assert isinstance(r, RunReport)
+
+
+def test_per_run_guard_records_a_cut_run(system):
+    f = RegisterFlip("hv", 40_000, "a5", 2, hart=1)
+    r = run_fault(system, f, instruction_budget=1_000_000, convergence=False, masking=False)
+    assert r.reason == "workbench_timeout" and r.outcome in ("undetected_failure", "recovery_failed")
+    assert 1_000_000 < r.instructions < golden_profile(system).length
+    assert any("per-run budget" in lbl for _, lbl in r.events)
+    r = run_fault(system, f, wall_budget_s=1e-6, convergence=False, masking=False)
+    assert r.reason == "workbench_timeout"
+    with pytest.raises(ValueError, match="instruction_budget"):
+        run_fault(system, f, instruction_budget=0)
+
+
+def test_memory_flip_never_accessed_again_is_dormant(system):
+    from workbench.faults.golden import last_access_pass
+    last_access_pass(system, "hv")
+    lo, last = golden_profile(system, "hv").last_access["hv"]
+    addr = next(a for a0, a1 in live_ranges(system, "hv") for a in range(a0, a1) if last[a - lo] == 0)
+    f = MemoryFlip("hv", 5_000, addr, 3)
+    r = system.inject(f)
+    assert (r.outcome, r.reason, r.early_stop) == ("no_effect", "dormant", "dormant")
+    # the same fault without early stops: runs to the end with the golden results
+    full = run_fault(system, f, masking=False, convergence=False)
+    assert (full.outcome, full.early_stop, full.appvms_affected) == ("no_effect", None, 0)
+    assert full.cycles >= golden_profile(system).length > 10 * r.cycles
+    # a byte the golden run keeps accessing is not dormant
+    busy = scratch_flip(system)
+    assert not golden_profile(system, "hv").untouched_after("hv", busy.addr, 0)

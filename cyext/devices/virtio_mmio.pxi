@@ -64,10 +64,17 @@ cdef inline uint64_t vdev_features(int dev) noexcept nogil:
         return VIRTIO_F_VERSION_1 | (1 << 9)           # VIRTIO_BLK_F_FLUSH
     return VIRTIO_F_VERSION_1 | (1 << 5)               # VIRTIO_NET_F_MAC
 
+cdef inline void dma_read(Mach* m, uint32_t off, uint32_t n) noexcept nogil:
+    """A device reads RAM bytes [off, off+n): a watched byte among them counts as read."""
+    if watched(m, off, n):
+        watch_read(m, off, n, now_bound(m))
+
 cdef inline uint16_t rd16(Mach* m, uint32_t off) noexcept nogil:
+    dma_read(m, off, 2)
     return (<uint16_t*>(m.ram + off))[0]
 
 cdef inline uint32_t rd32(Mach* m, uint32_t off) noexcept nogil:
+    dma_read(m, off, 4)
     return (<uint32_t*>(m.ram + off))[0]
 
 # -- DMA --------------------------------------------------------------------------------------------
@@ -100,6 +107,7 @@ cdef void segs_read(Mach* m, Seg* segs, int n, uint32_t skip, uint8_t* dst, uint
         k = segs[i].len - skip
         if k > len:
             k = len
+        dma_read(m, segs[i].off + skip, k)
         memcpy(dst, m.ram + segs[i].off + skip, k)
         dst += k
         len -= k
@@ -149,6 +157,7 @@ cdef int vq_walk(Mach* m, VirtQueue* q, uint32_t head, Seg* segs, int* nseg, uin
         if <uint32_t>n >= q.num:
             return VERR_LOOP
         d = dtab + 16 * idx
+        dma_read(m, d, 8)
         addr = (<uint64_t*>(m.ram + d))[0]
         dlen = rd32(m, d + 8)
         flags = rd16(m, d + 12)

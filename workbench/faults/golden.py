@@ -96,6 +96,7 @@ class GoldenProfile:
     counts: dict[str, list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict)  # target -> rows
     progress_gap_ms: tuple[float, ...] = ()    # per AppVM, as a RunReport measures it
     peer: tuple[int, float | None] = (0, None)     # (requests lost, worst latency in us)
+    last_access: dict = field(default_factory=dict)    # target -> (first address, per-byte last access)
 
     @property
     def length(self) -> int:
@@ -113,6 +114,13 @@ class GoldenProfile:
                 break
             best = n
         return best
+
+
+    def untouched_after(self, target: str, addr: int, cycle: int) -> bool:
+        """The golden run accesses the byte at `addr` (of `target`'s live data) at no cycle from `cycle`
+        on: a flip of it then is never read, so the run is the golden one (see `last_access_pass`)."""
+        lo, last = self.last_access[target]
+        return lo <= addr < lo + len(last) and int(last[addr - lo]) < cycle
 
 
 _profiles: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -133,6 +141,26 @@ def golden_profile(system, target: str | None = None) -> GoldenProfile:
     if target is not None and target not in g.counts:
         g.counts[target] = _golden_pass(system, target).counts[target]
     return g
+
+
+def last_access_pass(system, target: str) -> None:
+    """One more observed golden pass: the core's range watch over the span of `target`'s live data keeps,
+    per byte, a cycle no earlier than its last access (0: none). A memory flip applied when every hart's
+    clock is past that cycle is never read, since the run equals the golden one until the byte is read."""
+    g = golden_profile(system, target)
+    if target in g.last_access:
+        return
+    ranges = live_ranges(system, target)
+    lo, hi = min(r[0] for r in ranges), max(r[1] for r in ranges)
+    m = system.machine
+    system.boot()
+    try:
+        m.watch_range(lo, hi - lo)
+        while m.run(max_cycles=CHECK_CYCLES).reason == "cycle_limit" and m.cycle < g.end_cycle + CHECK_CYCLES:
+            pass
+        g.last_access[target] = (lo, m.watch_last())
+    finally:
+        system.boot()
 
 
 def _golden_pass(system, target: str | None) -> GoldenProfile:

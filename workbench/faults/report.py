@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from workbench.faults.models import Fault
 
 OUTCOMES = ("masked", "no_effect", "sdc", "undetected_failure", "recovered", "recovery_failed")
-EARLY_STOPS = ("masked", "converged")
+EARLY_STOPS = ("masked", "converged", "dormant")
 ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cycle", "detection_latency_ms",
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
@@ -36,7 +36,7 @@ class RunReport:
     instructions: int                  # simulated in this run (all harts)
     cycles: int                        # simulated in this run
     wall_s: float
-    early_stop: str | None             # "masked", "converged" or None
+    early_stop: str | None             # "masked", "converged", "dormant" or None
     events: tuple[tuple[int, str], ...]
     panic: str | None = None           # the hypervisor's panic record, when it panicked
 

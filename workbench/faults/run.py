@@ -5,15 +5,15 @@ recovery; classify (DESIGN section 5). `run_fault(system, fault) -> RunReport`.
 The machine runs in slices ending on multiples of CHECK_CYCLES (as the golden run did), so a run
 whose state has become the golden run's stops at the same cycles as it: there the digests of the
 state changed since the snapshot are compared (`Machine.state_hash_since`), and equal means the rest
-of the run is the golden one ("converged", outcome no_effect). A register flip overwritten before it
-is read stops at once ("masked": the core watches the register).
+of the run is the golden one ("converged", outcome no_effect). A register or memory flip overwritten
+before it is read stops at once ("masked": the core watches the register or the byte).
 """
 from __future__ import annotations
 
 import time
 
 from workbench.faults.detection import Detector
-from workbench.faults.golden import CHECK_CYCLES, golden_profile, target_context, text_range
+from workbench.faults.golden import CHECK_CYCLES, golden_profile, last_access_pass, target_context, text_range
 from workbench.faults.models import CodeFlip, FailStop, Fault, MemoryFlip, RegisterFlip
 from workbench.faults.measure import ProgressGaps, affected as _affected, peer_totals
 from workbench.faults.report import RunReport
@@ -25,19 +25,35 @@ FINISHED = ("poweroff", "fail", "reset")
 
 
 def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
-              convergence: bool = True) -> RunReport:
+              convergence: bool = True, masking: bool = True, wall_budget_s: float | None = None,
+              instruction_budget: int | None = None) -> RunReport:
     """Inject `fault` into `system` (booted to its steady state, or booted now) and report the run.
     `timeout_factor`: the run is cut (undetected_failure, timeout) after this many golden-run lengths;
-    `convergence`: compare with the golden run at checkpoints and stop early when equal."""
+    `convergence`: compare with the golden run at checkpoints and stop early when equal; `masking`: stop
+    early when a flipped register or memory byte is overwritten before anything reads it;
+    `wall_budget_s` / `instruction_budget`: the workbench's own guard, so one run cannot stall a campaign:
+    a run past either is cut and recorded with reason `workbench_timeout` (undetected_failure, or
+    recovery_failed once a failure was detected)."""
     if not isinstance(fault, Fault):
         raise TypeError(f"fault must be a RegisterFlip, CodeFlip, FailStop or MemoryFlip, got {type(fault).__name__}")
     if isinstance(timeout_factor, bool) or not isinstance(timeout_factor, (int, float)) or not 1.0 <= timeout_factor <= 100:
         raise ValueError(f"timeout_factor={timeout_factor!r} is invalid: allowed a number 1..100 (golden-run lengths)")
-    return _Run(system, fault, float(timeout_factor), bool(convergence)).go()
+    for name, v in (("wall_budget_s", wall_budget_s), ("instruction_budget", instruction_budget)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
+            raise ValueError(f"{name}={v!r} is invalid: allowed None or a positive number")
+    r = _Run(system, fault, float(timeout_factor), bool(convergence), bool(masking))
+    r.wall_budget_s, r.instruction_budget = wall_budget_s, instruction_budget
+    return r.go()
+
+
+class _OverBudget(Exception):
+    """The workbench's per-run guard (wall clock or simulated instructions) cut the run."""
 
 
 class _Run:
-    def __init__(self, system, fault, timeout_factor, convergence):
+    wall_budget_s = instruction_budget = None
+
+    def __init__(self, system, fault, timeout_factor, convergence, masking=True):
         from workbench.recovery import mechanism
         self.system, self.fault = system, fault
         ctx = target_context(system, fault.target)
@@ -51,8 +67,11 @@ class _Run:
                                  f"{fault.target}'s code [{lo:#x}, {hi:#x})")
         self.ctx = ctx
         self.recovery = mechanism(system.config.recovery)
-        self.timeout_factor, self.convergence = timeout_factor, convergence
+        self.timeout_factor, self.convergence, self.masking = timeout_factor, convergence, masking
         self.golden = golden_profile(system, fault.target)
+        if isinstance(fault, MemoryFlip) and masking:
+            last_access_pass(system, fault.target)
+        self.dormant = False
         self.events: list[tuple[int, str]] = []
 
     # -- the clock: run-relative cycles across board resets --
@@ -82,10 +101,16 @@ class _Run:
             # ends: the run is the golden one
             return self._report(t0, "no_effect", "not_reached", early=None)
         self.detector.arm()
+        self.t0 = t0
         try:
             self._arm()
             end = self._main_phase()
             return self._finish(t0, end)
+        except _OverBudget:
+            self.event(m.cycle, "cut by the workbench's per-run budget")
+            det = self.detector.detection
+            return self._report(t0, "recovery_failed" if det is not None else "undetected_failure",
+                                "workbench_timeout", affected=_affected(s.results(), g.results), det=det)
         finally:
             self.detector.disarm()
             s.boot()               # leave the system at its steady state, hooks disarmed
@@ -93,7 +118,7 @@ class _Run:
     def _arm(self):
         f, m = self.fault, self.m
         if isinstance(f, RegisterFlip):
-            m.inject_register(f.hart, f.reg, f.bit, f.at, context=self.ctx, stop_on_masked=True)
+            m.inject_register(f.hart, f.reg, f.bit, f.at, context=self.ctx, stop_on_masked=self.masking)
         else:
             m.arm_trigger(f.hart, f.at, context=self.ctx)
 
@@ -110,8 +135,24 @@ class _Run:
             self.repair = (addr, word)
             m.write(addr, (word ^ (1 << f.bit)).to_bytes(4, "little"))
         elif isinstance(f, MemoryFlip):
+            word = f.addr & ~3
+            # the write breaks LR reservations on the word, a change no read explains: watch only without one
+            reserved = any(h.state["reservation"] == word for h in m.harts)
             byte = m.read(f.addr, 1)[0]
             m.write(f.addr, bytes([byte ^ (1 << f.bit)]))
+            if self.masking and not reserved:
+                now = min(h.cycle for h in m.harts)     # every access stamped earlier happened before the flip
+                if self.golden.untouched_after(f.target, f.addr, now):
+                    self.dormant = True
+                else:
+                    m.watch_byte(f.addr, stop_on_masked=True)
+
+    def _guard(self):
+        if self.wall_budget_s is not None and time.perf_counter() - self.t0 > self.wall_budget_s:
+            raise _OverBudget()
+        if self.instruction_budget is not None and \
+                self.instr_done + self.m.instructions - self.instr0 > self.instruction_budget:
+            raise _OverBudget()
 
     def _check_injected(self):
         if self.injection is None:
@@ -130,9 +171,13 @@ class _Run:
             nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
             stop = m.run(max_cycles=max(1, nxt - m.cycle))
             self.gaps.sample(self.rel(m.cycle))
+            self._guard()
             if stop.reason == "trigger":
                 self._check_injected()
                 self._apply_at_trigger()
+                if self.dormant:
+                    self.event(m.cycle, "byte never accessed again in the golden run: dormant")
+                    return "dormant"
                 continue
             self._check_injected()
             d = self.detector.on_stop(stop)
@@ -145,7 +190,8 @@ class _Run:
                     self.event(m.cycle, f"code repaired at {addr:#x}")
                 deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
-                self.event(m.cycle, "register overwritten before read: masked")
+                what = "byte" if isinstance(self.fault, MemoryFlip) else "register"
+                self.event(m.cycle, f"{what} overwritten before read: masked")
                 return "masked"
             if stop.reason in FINISHED:
                 return stop.reason
@@ -168,6 +214,8 @@ class _Run:
         s, m, g = self.system, self.m, self.golden
         if end == "masked":
             return self._report(t0, "masked", "overwritten", early="masked")
+        if end == "dormant":
+            return self._report(t0, "no_effect", "dormant", early="dormant")
         if end == "converged":
             return self._report(t0, "no_effect", "converged", early="converged")
         det = self.detector.refine()
@@ -206,6 +254,7 @@ class _Run:
             nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, boot_deadline)
             stop = m.run(max_cycles=max(1, nxt - m.cycle))
             self.gaps.sample(self.rel(m.cycle))
+            self._guard()
             if stop.reason in FINISHED or stop.reason == "idle":
                 reason = "recovery_crashed" if s.hv.panic is not None or stop.reason == "fail" else "recovery_hung"
                 self.event(m.cycle, f"reboot failed ({stop.reason})")
@@ -224,6 +273,7 @@ class _Run:
             nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
             stop = m.run(max_cycles=max(1, nxt - m.cycle))
             self.gaps.sample(self.rel(m.cycle))
+            self._guard()
             if stop.reason != "cycle_limit" or m.cycle >= deadline:
                 break
         health = s.types["privvm"].view(m, "health_check_result") == 1 if stop.reason == "poweroff" else False

@@ -524,6 +524,30 @@ class Machine:
         at_cycle = as_int(at_cycle, "at_cycle", max(h.cycle for h in self.harts), U64_MAX)
         self._core.arm_memory_flip(off, bit, at_cycle)
 
+    def watch_byte(self, addr: int, stop_on_masked: bool = True) -> None:
+        """Watch the RAM byte at `addr` (a memory flip's) for read-before-overwrite, as `inject_register`
+        watches a flipped register: a hart's store over it before anything reads it ends the run with
+        reason "masked" (when `stop_on_masked`); a load, AMO, device read or decoding its page counts as
+        a read. `watch_status()` tells which came first; a restore ends the watch."""
+        if not isinstance(stop_on_masked, bool):
+            raise ValueError(f"stop_on_masked={stop_on_masked!r} is invalid: allowed True or False")
+        self._core.watch_ram_byte(self._ram_offset(addr, 1), stop_on_masked)
+
+    def watch_range(self, addr: int, n: int) -> None:
+        """Watch RAM bytes [addr, addr+n) without stopping; `watch_last()` then gives, per byte, a cycle
+        no earlier than its last access by the machine (load, store, AMO, device, decoding its page; 0:
+        none since). A restore ends the watch."""
+        n = as_int(n, "n", 1, self.ram_size)
+        self._core.watch_ram_range(self._ram_offset(addr, n), n)
+
+    def watch_last(self):
+        """numpy uint64 array of the range watch: per byte, the last access's cycle bound (0: none)."""
+        return self._core.watch_last()
+
+    def watch_status(self) -> dict:
+        """{"watching", "result": pending | read | overwritten, "cycle"} of the watched RAM byte."""
+        return self._core.watch_status()
+
     def failstop(self, hart: int, at: int) -> None:
         """Stop `hart` for good when its instruction count reaches `at`."""
         self._core.arm_failstop(self._hart_index(hart), as_int(at, "at", 0, U64_MAX))
