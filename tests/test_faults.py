@@ -241,3 +241,13 @@ def test_memory_flip_never_accessed_again_is_dormant(system):
     # a byte the golden run keeps accessing is not dormant
     busy = scratch_flip(system)
     assert not golden_profile(system, "hv").untouched_after("hv", busy.addr, 0)
+
+
+def test_lock_flip_hangs_the_hv_and_the_watchdog_detects_it(system):
+    # console_lock.locked set while free: the next hart to print spins on it with interrupts off
+    r = system.inject(MemoryFlip("hv", 1_000, system.types["hv"].address("console_lock"), 0))
+    assert r.detected == "hang" and (r.outcome, r.reason) == ("recovery_failed", "no_recovery")
+    assert r.injection_cycle < r.detection_cycle < golden_profile(system).length
+    assert r.detection_latency_ms > 0 and "watchdog NMI" in r.panic
+    assert [lbl.split(":")[0] for _, lbl in r.events][:2] == ["injected", "detected"]
+    assert any(lbl.startswith("detected: hang") for _, lbl in r.events)
