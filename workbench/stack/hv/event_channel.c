@@ -50,6 +50,7 @@ void evtchn_set_pending(struct domain *d, u32 port)
 {
     struct shared_info *si = d->shinfo;
     struct vcpu *v = d->vcpu;
+    BUG_ON(!port_ok(port));                              /* callers pass bound ports only */
     u32 w = port / 32, bit = 1u << (port % 32);
     u32 old = __atomic_fetch_or(&si->evtchn_pending[w], bit, __ATOMIC_SEQ_CST);
     if (READ_ONCE(v->poll_port) == port)
@@ -143,6 +144,7 @@ static long send(struct domain *ld, u32 port)
     LOCK(&ld->evtchn_lock);
     struct evtchn *c = &ld->evtchn[port];
     long ret = 0;
+    BUG_ON(c->state > ECS_RESERVED);                     /* not a state: the table is corrupted */
     if (c->state == ECS_INTERDOMAIN) {
         struct domain *rd = domain_get(c->remote_dom);
         if (rd)

@@ -19,6 +19,9 @@ void sched_init_hart(void)
 /* Called with the hart's rq_lock held. */
 static void enqueue(struct percpu *pc, struct vcpu *v)
 {
+    BUG_ON(v->on_rq);                                   /* queued twice would make a cycle */
+    BUG_ON(!pc->rq_head != !pc->rq_tail);
+    BUG_ON(pc->rq_tail && pc->rq_tail->rq_next);        /* the tail ends the list */
     v->on_rq = 1;
     v->rq_next = NULL;
     if (pc->rq_tail)
@@ -31,7 +34,9 @@ static void enqueue(struct percpu *pc, struct vcpu *v)
 static struct vcpu *dequeue(struct percpu *pc)
 {
     struct vcpu *v = pc->rq_head;
+    BUG_ON(!pc->rq_head != !pc->rq_tail);
     if (v) {
+        BUG_ON(!v->on_rq);                              /* linked but not marked: a corrupted queue */
         pc->rq_head = v->rq_next;
         if (!pc->rq_head)
             pc->rq_tail = NULL;
