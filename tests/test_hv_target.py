@@ -25,8 +25,8 @@ def test_nmi_enabled_on_every_hart_after_boot():
 
 
 def test_corrupted_domain_panics_near_the_fault_and_stops_every_hart():
-    # A domain's magic overwritten (a stray store): the next lookup panics (BUG_ON in domain_at)
-    # instead of returning NULL; the panic's own dump meets the same corruption (a failure inside
+    # A domain's magic overwritten (a stray store): the next lookup or reference panics (BUG_ON in
+    # domain_at or get_domain) instead of returning NULL; the panic's own dump meets the same corruption (a failure inside
     # the panic path), which must still reach the panic action instead of parking; the other hart,
     # held spinning in the hypervisor with interrupts off, is stopped by an NMI.
     s = boot()
