@@ -61,7 +61,6 @@ class FaultSpace:
         total = g.target_counts(self.target)
         w = self.window
         if all(isinstance(v, int) for v in w) and not any(isinstance(v, float) for v in w):
-            lo, hi = [(w[0], w[0])] * len(total), [(w[1], w[1])] * len(total)
             spans = [(h, min(w[0], n), min(w[1], n)) for h, n in enumerate(total)]
         else:
             c0, c1 = (g.start_cycle + int(f * g.length) for f in w)
