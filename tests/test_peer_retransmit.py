@@ -4,7 +4,7 @@ frames a DVM restart loses show up as retransmissions and a service gap, not as 
 import pytest
 
 from workbench.system import System, SystemConfig
-from workbench.system.iomodel import net_checksum
+from workbench.system.iomodel import net_checksum, net_checksum_over
 
 
 def cfg_of(**kw) -> SystemConfig:
@@ -92,20 +92,8 @@ def test_one_try_makes_the_loss_permanent_and_net_accounts_for_it():
     res = s.results()[1]
     assert res.status == "fail" and len(answered) <= res.iterations < cfg.net_count
     if res.iterations == len(answered):
-        assert res.checksum == net_checksum_of(1, answered, cfg.peer_seed, cfg.peer_payload)
+        assert res.checksum == net_checksum_over(1, answered, cfg.peer_seed, cfg.peer_payload)
 
-
-def net_checksum_of(appvm: int, seqs, seed: int, payload_len: int) -> int:
-    """The `net` checksum over the given requests, in order (include/netproto.h)."""
-    from workbench.system.iomodel import reply_data, req_data
-    mix = lambda h, v: ((h ^ v) * 0x01000193) & 0xFFFFFFFF
-    h = 0x811C9DC5
-    for seq in seqs:
-        data = reply_data(req_data(appvm, seq, seed, payload_len), seq)
-        h = mix(mix(h, seq), len(data))
-        for b in data:
-            h = mix(h, b)
-    return h
 
 
 def test_stopping_and_resuming_changes_nothing(restarted):

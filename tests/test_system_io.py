@@ -17,7 +17,7 @@ from html_text import VisibleText
 from workbench.display import formatting
 from workbench.stack import abi
 from workbench.system import iomodel
-from workbench.system.iomodel import net_checksum, reply_data, req_data
+from workbench.system.iomodel import net_checksum
 from workbench.system import System, SystemConfig
 
 
@@ -40,17 +40,6 @@ def expected(cfg: SystemConfig, i: int) -> tuple[str, int, int] | None:
         return ("ok", n, net_checksum(i, n, cfg.peer_seed, cfg.peer_payload))
     return None
 
-
-def net_checksum_of(appvm: int, seqs, seed: int, payload_len: int) -> int:
-    """The `net` checksum over the requests answered, in order (include/netproto.h)."""
-    mix = lambda h, v: ((h ^ v) * 0x01000193) & 0xFFFFFFFF
-    h = 0x811C9DC5
-    for seq in seqs:
-        data = reply_data(req_data(appvm, seq, seed, payload_len), seq)
-        h = mix(mix(h, seq), len(data))
-        for b in data:
-            h = mix(h, b)
-    return h
 
 
 def region(system: System, i: int) -> bytes:
