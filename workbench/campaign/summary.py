@@ -37,6 +37,16 @@ def outcome_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "runs": pl.Int64, **{o: pl.Int64 for o in OUTCOMES}})
 
 
+def _share(name: str, k: int, n: int) -> dict:
+    """k of n as the four columns of a share: count, percent, 95% Wilson interval (percent)."""
+    lo, hi = wilson(k, n)
+    return {name: k, f"{name}_pct": _pct(k, n), f"{name}_lo": 100 * lo, f"{name}_hi": 100 * hi}
+
+
+def _share_schema(name: str) -> dict:
+    return {name: pl.Int64, f"{name}_pct": pl.Float64, f"{name}_lo": pl.Float64, f"{name}_hi": pl.Float64}
+
+
 def category_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     """Share of runs in each of the papers' categories, per fault type, with its 95% Wilson interval."""
     rows = []
@@ -44,12 +54,11 @@ def category_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
         row = {"fault_type": t, "runs": g.height}
         for cat, outs in CATEGORIES.items():
             k = g.filter(pl.col("outcome").is_in(outs)).height
-            lo, hi = wilson(k, g.height)
-            row |= {cat: k, f"{cat}_pct": _pct(k, g.height), f"{cat}_lo": 100 * lo, f"{cat}_hi": 100 * hi}
+            row |= _share(cat, k, g.height)
         rows.append(row)
     schema = {"fault_type": pl.Utf8, "runs": pl.Int64}
     for cat in CATEGORIES:
-        schema |= {cat: pl.Int64, f"{cat}_pct": pl.Float64, f"{cat}_lo": pl.Float64, f"{cat}_hi": pl.Float64}
+        schema |= _share_schema(cat)
     return pl.DataFrame(rows, schema=schema).fill_nan(None)
 
 
@@ -61,12 +70,11 @@ def recovery_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
         row = {"fault_type": t, "detected": det.height}
         for name, col in DEFINITIONS.items():
             k = int(det[col].fill_null(False).sum())
-            lo, hi = wilson(k, det.height)
-            row |= {f"{name}": k, f"{name}_pct": _pct(k, det.height), f"{name}_lo": 100 * lo, f"{name}_hi": 100 * hi}
+            row |= _share(name, k, det.height)
         rows.append(row)
     schema = {"fault_type": pl.Utf8, "detected": pl.Int64}
     for name in DEFINITIONS:
-        schema |= {name: pl.Int64, f"{name}_pct": pl.Float64, f"{name}_lo": pl.Float64, f"{name}_hi": pl.Float64}
+        schema |= _share_schema(name)
     return pl.DataFrame(rows, schema=schema).fill_nan(None)
 
 
