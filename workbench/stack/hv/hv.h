@@ -68,6 +68,7 @@ struct vcpu {
     u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
     u32 hc_committed;             /* the hypercall (or batch entry) in progress has made its change
                                      and written its OUT fields: a retry must not make it again */
+    u32 hc_retry;                 /* set by recovery: nr + 1 of the hypercall it sent the vCPU back to */
     u32 hc_resume;                /* set by recovery: the retried multicall resumes at mc_index */
 };
 

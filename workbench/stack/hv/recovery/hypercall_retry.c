@@ -20,6 +20,7 @@ void rehype_hypercall_retry(u32 stage)
                 v->regs.x[10] = 0;
         } else {
             v->regs.x[REG_PC] -= 4;
+            v->hc_retry = v->hcall_nr + 1;
         }
         v->hcall_nr = ~0u;
     }

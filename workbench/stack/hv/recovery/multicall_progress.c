@@ -12,6 +12,6 @@ void rehype_multicall_progress(u32 stage)
         return;
     for_each_domain(i, d) {
         struct vcpu *v = d->vcpu;
-        v->hc_resume = v->mc_index > 0 || v->hc_committed;
+        v->hc_resume = v->hc_retry == HC_multicall + 1 && (v->mc_index > 0 || v->hc_committed);
     }
 }
