@@ -206,7 +206,7 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
 
 void __attribute__((noreturn)) park_hart(void)
 {
-    if (READ_ONCE(hv_panicking))
+    if (READ_ONCE(hv_panicking) && hv.bi.recovery == RECOVERY_rehype)
         recovery_park();                            /* ReHype waits to re-enter; others stop here */
     csr_write(mie, 0);
     for (;;)
