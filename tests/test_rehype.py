@@ -72,8 +72,6 @@ def test_failstop_in_an_interrupt_handler_is_recovered():
     recovered(fx.failstop_here(s, fx.stop_at(s, "plic_interrupt")))
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 10): a fail-stop entering guest_timer loses the hcall AppVM "
-                   "with every enhancement on; cause not found yet")
 def test_failstop_in_a_timer_callback_is_recovered():
     s = rehype()
     recovered(fx.failstop_here(s, fx.stop_at(s, "guest_timer")))
