@@ -299,3 +299,39 @@ def _paper_rates(definition: str) -> list[dict]:
     for r in p.iter_rows(named=True):
         out.append(r | {"x": "all" if r["fault_type"] in (None, "mixed") else r["fault_type"]})
     return out
+
+
+# -- one run's timeline --
+
+PHASE_COLORS = {"fault latent": "C1", "recovery": "C3", "after recovery": "C2", "after injection": "C0",
+                "after detection": "C7"}
+
+
+def fig_timeline(report):
+    """One run (`RunReport`) on the simulated clock: its phases (fault latent, recovery, ...) as spans with
+    every event marked (top), and each AppVM's longest progress gap beside the network peer's worst
+    request latency (bottom)."""
+    from workbench.analysis.runs import events, phases
+    fig, (top, bottom) = _figure(2, width=5.5, height=3.4)
+    ph, ev = phases(report), events(report)
+    for i, r in enumerate(ph.iter_rows(named=True)):
+        top.broken_barh([(r["start_ms"], max(r["end_ms"] - r["start_ms"], 1e-3))], (0.6, 0.8),
+                        color=PHASE_COLORS.get(r["phase"], "C4"), label=r["phase"])
+    for j, e in enumerate(ev.iter_rows(named=True)):
+        top.axvline(e["ms"], color="0.3", linewidth=0.8)
+        top.annotate(e["event"][:40], (e["ms"], 1.5 + 0.35 * (j % 4)), fontsize="x-small", rotation=0)
+    top.set_ylim(0, 3.2)
+    top.set_yticks([])
+    top.set_xlabel("simulated ms from the steady snapshot")
+    top.set_title(f"{report.fault}: {report.outcome}" + (f" ({report.reason})" if report.reason else ""),
+                  fontsize="small")
+    if ph.height:
+        top.legend(loc="lower right", fontsize="x-small")
+    names = [f"AppVM {i}" for i in range(len(report.progress_gap_ms))] + ["peer worst latency"]
+    peer = (report.peer_worst_latency_us or 0) / 1000
+    bottom.bar(range(len(names)), list(report.progress_gap_ms) + [peer],
+               color=["C0"] * len(report.progress_gap_ms) + ["C4"])
+    bottom.set_xticks(range(len(names)), names, rotation=20)
+    bottom.set_ylabel("longest gap / latency (ms)")
+    bottom.set_title(f"service: progress gaps, peer ({report.peer_lost} lost)", fontsize="small")
+    return fig
