@@ -8,6 +8,8 @@ Figures are made without pyplot (no global state: a notebook shows the returned 
 """
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from workbench.analysis.data import paper_figures, rows
@@ -24,11 +26,25 @@ PAPER_CATEGORY = {"not manifested": "not_manifested", "causing SDC": "sdc", "det
 PAPER_MARKERS = {"exact": "D", "lower": "^", "upper": "v"}
 
 
+@functools.cache                   # matplotlib is imported on first use, and the class made once
+def _figure_class():
+    from matplotlib.figure import Figure
+
+    class PaperFigure(Figure):
+        """A Figure that shows itself in a notebook as PNG without pyplot (no global figure list)."""
+
+        def _repr_png_(self):
+            import io
+            buf = io.BytesIO()
+            self.savefig(buf, format="png", dpi=100)
+            return buf.getvalue()
+    return PaperFigure
+
+
 def _figure(ncols=1, width=5.0, height=3.6, **kw):
     import seaborn as sns
-    from matplotlib.figure import Figure
     sns.set_theme(style="whitegrid", context="paper")
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    fig = _figure_class()(figsize=(width * ncols, height), layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False, **kw)[0]
     return fig, list(axes)
 

@@ -34,12 +34,12 @@ def _html(obj) -> str:
 class SystemPanel:
     """Harts, AppVM workloads ("blk,net,hcall") and iterations (blank: the workloads' defaults; one
     number for all, or one per AppVM), recovery; Boot; a view selector showing the chosen component
-    live, and Refresh to read it again. `SystemPanel(results="dir")` fills the controls from a saved
-    campaign's configuration without booting."""
+    live, and Refresh to read it again. `SystemPanel(system=s)` shows an already booted System;
+    `SystemPanel(results="dir")` fills the controls from a saved campaign's configuration without booting."""
 
-    def __init__(self, config: SystemConfig | None = None, results=None):
+    def __init__(self, config: SystemConfig | None = None, results=None, system: System | None = None):
         import ipywidgets as w
-        config = config or SystemConfig()
+        config = system.config if system is not None else config or SystemConfig()
         self.harts = w.BoundedIntText(value=config.harts, min=1, max=MAX_HARTS, description="harts")
         self.appvms = w.Text(value=",".join(config.appvms), description="AppVMs",
                              placeholder=f"workloads from {', '.join(workload_names())}")
@@ -60,6 +60,10 @@ class SystemPanel:
         self.system: System | None = None
         if results is not None:
             self.open(results)
+        if system is not None:
+            if system.machine is None:
+                raise ValueError("system is not booted: allowed a System after boot(), or none (use Boot)")
+            self._booted(system, system.boot_summary)
 
     def config(self) -> SystemConfig:
         """The configuration the controls describe (ValueError naming the field)."""
@@ -110,6 +114,10 @@ class SystemPanel:
             raise
         finally:
             self.boot_button.disabled = False
+        self._booted(system, summary)
+        return system
+
+    def _booted(self, system: System, summary):
         self.system = system
         self.status.value = f"booted to steady state: {summary.elapsed_cycles:,} cycles, {summary.wall_seconds:.1f} s"
         names = list(views(system))
@@ -120,7 +128,6 @@ class SystemPanel:
             self.view.options = names          # sets value to the first name, which shows it
             if self.view.value != names[0]:
                 self.view.value = names[0]
-        return system
 
     def show(self, name: str | None = None) -> str:
         """Render view `name` (default: the selected one), read live from the simulated memory."""
