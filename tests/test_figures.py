@@ -98,21 +98,29 @@ def test_recovery_latency_points_and_the_papers_marks(ref, halt):
     assert any("TR 140019" in k and v == (1.0, 750.0) for k, v in marks.items())
 
 
-def test_service_interruption_cdfs(ref):
-    fig = fig_service_interruption(ref)
+def test_service_interruption_cdfs(ref, halt):
+    fig = fig_service_interruption([ref, halt])
     peer, gaps = fig.axes[:2]
     detected = ref.df.filter(pl.col("detected").is_not_null())
-    (curve,) = [line for line in gaps.lines if len(line.get_xdata()) > 2]
-    assert curve.get_ydata()[-1] == pytest.approx(1.0)
-    assert max(curve.get_xdata()) == pytest.approx(detected["progress_gap_ms"].max())
-    (pcurve,) = [line for line in peer.lines if len(line.get_xdata()) > 2]
-    assert max(pcurve.get_xdata()) == pytest.approx(detected["peer_worst_latency_us"].max() / 1000)
+    curves = {line.get_label().split(" (")[0]: line for line in gaps.lines}
+    assert set(curves) == {"hv · reboot", "hv · halt"}
+    reboot = curves["hv · reboot"]
+    assert reboot.get_ydata()[-1] == pytest.approx(1.0)
+    assert max(reboot.get_xdata()) == pytest.approx(detected["progress_gap_ms"].max())
+    # the peer: a run that lost requests never counts as served, so the curve ends at the share without
+    (pcurve,) = [line for line in peer.lines if line.get_label().startswith("hv · reboot")]
+    lost = detected.filter(pl.col("peer_lost") > 0).height
+    assert 0 < lost and pcurve.get_ydata()[-1] == pytest.approx(1 - lost / detected.height)
+    assert f"{100 * lost / detected.height:.0f}% lost requests" in pcurve.get_label()
+    served = detected.filter(pl.col("peer_lost") == 0)
+    assert max(pcurve.get_xdata()) == pytest.approx(served["peer_worst_latency_us"].max() / 1000)
     vlines = [line for line in peer.lines if "service interruption" in line.get_label()]
     assert sorted(line.get_xdata()[0] for line in vlines) == [22.0, 713.0]
     assert gaps.get_xlabel() == "AppVMs: longest progress gap (ms)"
     all_runs = fig_service_interruption(ref, runs="all", paper=False)
-    (c2,) = [line for line in all_runs.axes[1].lines if len(line.get_xdata()) > 2]
+    (c2,) = all_runs.axes[1].lines
     assert max(c2.get_xdata()) == pytest.approx(ref.df["progress_gap_ms"].max())
+    assert f"({ref.df.height} runs" in c2.get_label()
     with pytest.raises(ValueError, match="runs="):
         fig_service_interruption(ref, runs="some")
 

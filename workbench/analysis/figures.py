@@ -213,30 +213,43 @@ SERVICE_RUNS = ("detected", "all")
 def fig_service_interruption(results, runs: str = "detected", paper: bool = True):
     """Empirical CDFs of the service interruption each run caused, one curve per target · recovery:
     the network peer's worst request latency (left) and the longest stretch any AppVM made no progress
-    (right), in simulated ms. runs: "detected" (runs whose failure was detected) or "all". With
+    (right), in simulated ms. A run in which the peer lost requests (never answered) had no bounded
+    interruption: it counts in the total but never under the curve, which then ends below 1 (the
+    legend gives the share). runs: "detected" (runs whose failure was detected) or "all". With
     `paper`, the papers' service interruptions are vertical lines labelled with the citation."""
-    import pandas as pd
-    import seaborn as sns
+    import numpy as np
     if runs not in SERVICE_RUNS:
         raise ValueError(f"runs={runs!r} is invalid: allowed {', '.join(map(repr, SERVICE_RUNS))}")
     df = with_series(rows(results))
     if runs == "detected":
         df = df.filter(pl.col("detected").is_not_null())
-    df = df.with_columns((pl.col("peer_worst_latency_us") / 1000).alias("peer_worst_latency_ms"))
+    df = df.with_columns(pl.when(pl.col("peer_lost").fill_null(0) > 0).then(float("inf"))
+                         .otherwise(pl.col("peer_worst_latency_us") / 1000).alias("peer_worst_latency_ms"))
     order = series_order(df) if df.height else []
+    colors = dict(zip(order, _palette(len(order))))
     fig, axes = _figure(2, sharey=True)
     refs = _paper_interruptions() if paper else []
     for ax, col, xlabel in zip(axes, ("peer_worst_latency_ms", "progress_gap_ms"),
                                ("network peer: worst request latency (ms)", "AppVMs: longest progress gap (ms)")):
-        d = df.filter(pl.col(col).is_not_null())
-        if d.height:
-            data = pd.DataFrame({"series": d["series"].to_list(), col: d[col].to_list()})
-            sns.ecdfplot(data=data, x=col, hue="series", hue_order=[s for s in order if s in set(data["series"])],
-                         ax=ax, palette=_palette(len(order)))
-        else:
+        drawn = 0
+        for s in order:
+            v = df.filter((pl.col("series") == s) & pl.col(col).is_not_null())[col].to_numpy()
+            if not len(v):
+                continue
+            finite = np.sort(v[np.isfinite(v)])
+            y = np.arange(1, len(finite) + 1) / len(v)
+            unbounded = f", {100 * (len(v) - len(finite)) / len(v):.0f}% lost requests" if len(finite) < len(v) else ""
+            if len(finite):
+                ax.step(np.concatenate([[finite[0]], finite]), np.concatenate([[0.0], y]), where="post",
+                        color=colors[s], label=f"{s} ({len(v)} runs{unbounded})")
+                drawn += 1
+        if not drawn:
             ax.text(0.5, 0.5, "no runs", transform=ax.transAxes, ha="center")
+        else:
+            ax.set_xscale("log")
+            ax.legend(loc="upper left", fontsize="x-small")
         ax.set_xlabel(xlabel)
-        ax.set_xscale("log")
+        ax.set_ylim(0, 1.02)
     for i, r in enumerate(refs):
         axes[0].axvline(r["value"], color="C3", linestyle=("--", ":", "-.")[i % 3],
                         label=f"{r['cite']}: {r['quantity']} ({r['value']:g} ms)")

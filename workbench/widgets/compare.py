@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from workbench.analysis.data import label
 from workbench.analysis.figures import fig_recovery_rate
+from workbench.campaign import CampaignResults
 from workbench.campaign.summary import DEFINITIONS
 from workbench.widgets.common import LOAD_ERRORS, error_html, figure_html, open_results
 
@@ -14,8 +15,8 @@ class ComparePanel:
 
     def __init__(self, a=None, b=None, definition: str = "papers"):
         import ipywidgets as w
-        self.a = w.Text(value="" if a is None else str(getattr(a, "path", None) or a), description="A")
-        self.b = w.Text(value="" if b is None else str(getattr(b, "path", None) or b), description="B")
+        self.a = w.Text(value=self._shown(a), description="A", placeholder="a campaign folder")
+        self.b = w.Text(value=self._shown(b), description="B", placeholder="a campaign folder")
         self.definition = w.Dropdown(options=tuple(DEFINITIONS), value=definition, description="success")
         self.compare_button = w.Button(description="Compare", button_style="primary", icon="columns")
         self.status = w.HTML("")
@@ -30,6 +31,15 @@ class ComparePanel:
         self.results: dict = {}
         if a is not None and b is not None:
             self.compare()
+
+    @staticmethod
+    def _shown(source) -> str:
+        """What a field shows for what was given: a folder's path, or an unsaved campaign's label."""
+        if source is None:
+            return ""
+        if isinstance(source, CampaignResults):
+            return str(source.path) if source.path is not None else f"(not saved: {label(source)})"
+        return str(source)
 
     def _source(self, name: str, text: str):
         obj, shown = self._given[name]
