@@ -142,3 +142,33 @@ def test_recovery_rate_points_are_the_summary_intervals(ref, halt):
     assert paper and sorted(c.lines[0].get_xydata()[0, 1] for c in paper) == [85.2, 92.9, 95.0]   # noVMF rates
     with pytest.raises(ValueError, match="definition="):
         fig_recovery_rate(ref, definition="lenient")
+
+
+def test_outcomes_one_panel_per_target(ref, halt):
+    # the small campaign's rows relabelled as a driver-VM campaign: each target gets its own panel,
+    # and the papers' hypervisor shares stand only beside the hypervisor's bars
+    dvm = halt.df.with_columns(pl.lit("dvm").alias("target"), pl.lit("halt").alias("recovery"))
+    fig = fig_outcomes({"ref": ref, "dvm": dvm})
+    hv_ax, dvm_ax = fig.axes
+    assert (hv_ax.get_title(), dvm_ax.get_title()) == ("target hv", "target dvm")
+    assert [t.get_text() for t in dvm_ax.get_xticklabels()] == ["reg", "failstop"]
+    assert sum("[paper]" in t.get_text() for t in hv_ax.get_xticklabels()) == 3
+    assert sum(_stacks(dvm_ax)["failstop"]) == pytest.approx(1.0)
+
+
+def test_timeline_of_a_rerun(ref):
+    from workbench.analysis import fig_timeline, phases
+    from workbench.faults import FailStop
+    from workbench.system import System
+    s = System(SystemConfig(iterations=(16, 20, 40), recovery="reboot"))
+    s.boot()
+    report = s.inject(FailStop(target="hv", at=2_000))
+    fig = fig_timeline(report)
+    top, bottom = fig.axes
+    spans = [c for c in top.collections]
+    assert [c.get_label() for c in spans] == phases(report)["phase"].to_list() == \
+        ["fault latent", "recovery", "after recovery"]
+    assert [t.get_text() for t in bottom.get_xticklabels()] == ["AppVM 0", "AppVM 1", "AppVM 2", "peer worst latency"]
+    heights = [p.get_height() for p in bottom.patches]
+    assert heights[:3] == pytest.approx(list(report.progress_gap_ms))
+    assert len(top.texts) == len(report.events)                # every event is marked

@@ -226,6 +226,12 @@ def test_system_panel_boots_and_shows_live_views():
     for o in objs:
         html = o._repr_html_()
         assert isinstance(html, str) and html.lstrip().startswith("<"), type(o).__name__
+    # the boot summary's HTML shows every fact of its summary (the text repr stays the dataclass's)
+    from html_text import VisibleText
+    v = VisibleText()
+    v.feed(s.boot_summary._repr_html_())
+    shown = "\n".join(v.parts)
+    assert all(fact in shown for fact in s.boot_summary.summary().strings())
 
 
 def test_system_panel_from_saved_configuration():
