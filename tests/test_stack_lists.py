@@ -28,7 +28,9 @@ def table(elf, name, file=None):
 def test_every_list_line_is_read():
     # a line the Python reader skipped (a typo in its layout) would silently drop a workload
     for header, macro, parsed in (("workload_list.h", "WORKLOAD", abi.workloads()),
-                                  ("recovery_list.h", "RECOVERY", abi.recovery_mechanisms())):
+                                  ("recovery_list.h", "RECOVERY", abi.recovery_mechanisms()),
+                                  ("enhancement_list.h", "ENHANCEMENT", abi.enhancements()),
+                                  ("recovery_cause_list.h", "RECOVERY_CAUSE", abi.recovery_causes())):
         lines = re.findall(rf"^\s*{macro}\(", (abi.INCLUDE / header).read_text(), re.M)
         assert len(lines) == len(parsed) > 0, header
     assert [w.id for w in abi.workloads().values()] == list(range(1, len(abi.workloads()) + 1))
@@ -77,3 +79,27 @@ def test_python_lists_come_from_the_headers():
 def test_boot_info_carries_the_recovery_number():
     words = struct.unpack("<8I", System(SystemConfig(appvms=("hcall",))).boot_info()[:32])
     assert words[4] == abi.recovery_mechanisms()["halt"].id == 0
+
+
+def test_enhancement_and_cause_lists_agree():
+    e, c = abi.enhancements(), abi.recovery_causes()
+    assert sorted(x.bit for x in e.values()) == list(range(len(e)))      # one flag bit each
+    assert [x.id for x in c.values()] == list(range(len(c)))
+    # every cause names a real enhancement (or none), and every enhancement removes some cause
+    assert {x.enhancement for x in c.values()} - {None} == set(e)
+
+
+def test_enhancements_reach_the_boot_info_block():
+    def flags(**kw):
+        return struct.unpack("<8I", System(SystemConfig(appvms=("hcall",), **kw)).boot_info()[:32])[5]
+    assert flags() == (1 << len(config.ALL_ENHANCEMENTS)) - 1
+    assert flags(enhancements=()) == 0
+    assert flags(enhancements=("time_continuity", "reset_locks")) == \
+        1 << abi.enhancements()["time_continuity"].bit | 1 << abi.enhancements()["reset_locks"].bit
+    # any order in, the papers' order stored: one configuration, one value
+    assert SystemConfig(enhancements=("event_kick", "ack_irqs")) == SystemConfig(enhancements=("ack_irqs", "event_kick"))
+    assert SystemConfig(enhancements="ack_irqs, event_kick").enhancements == ("ack_irqs", "event_kick")
+    with pytest.raises(ValueError, match=r"SystemConfig\.enhancements: 'acks'.*'ack_irqs'"):
+        SystemConfig(enhancements=("acks",))
+    with pytest.raises(ValueError, match=r"SystemConfig\.enhancements=3"):
+        SystemConfig(enhancements=3)

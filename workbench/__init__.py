@@ -3,7 +3,8 @@
 Names are imported on first use, so `import workbench` works before the Cython core is built.
 """
 
-_LAZY = {"System": "workbench.system", "SystemConfig": "workbench.system", "Machine": "workbench.machine"}
+_LAZY = {"System": "workbench.system", "SystemConfig": "workbench.system", "Machine": "workbench.machine",
+         "ALL_ENHANCEMENTS": "workbench.system.config"}
 
 
 def __getattr__(name):

@@ -28,16 +28,20 @@ def type_seed(seed: int, fault_type: str) -> int:
 
 class Campaign:
     """`n` faults of `fault_types` in `target`, sampled once from `seed` (`FaultSpace.sample`), run against
-    `config` with its recovery (or `recovery`, which replaces it). `n` may also map each fault type to its
-    own count, as the papers' campaigns do (`Campaign.papers`)."""
+    `config` with its recovery and enhancements (or `recovery` / `enhancements`, which replace them). `n`
+    may also map each fault type to its own count, as the papers' campaigns do (`Campaign.papers`)."""
 
     def __init__(self, config: SystemConfig | None = None, target: str = "hv",
                  fault_types=("reg", "code", "failstop"), n: int | dict = 100, seed: int = 0,
-                 recovery: str | None = None, window=None):
+                 recovery: str | None = None, window=None, enhancements=None):
         config = SystemConfig() if config is None else config
         if not isinstance(config, SystemConfig):
             raise TypeError(f"config must be a SystemConfig, got {type(config).__name__}")
-        self.config = config if recovery is None else dataclasses.replace(config, recovery=recovery)
+        if recovery is not None:
+            config = dataclasses.replace(config, recovery=recovery)
+        if enhancements is not None:
+            config = dataclasses.replace(config, enhancements=enhancements)
+        self.config = config
         if isinstance(fault_types, str):
             fault_types = tuple(t.strip() for t in fault_types.split(",") if t.strip())
         if isinstance(n, dict):
@@ -59,9 +63,10 @@ class Campaign:
 
     @classmethod
     def papers(cls, config: SystemConfig | None = None, target: str = "hv", seed: int = 0,
-               recovery: str | None = None, window=None) -> "Campaign":
+               recovery: str | None = None, window=None, enhancements=None) -> "Campaign":
         """The papers' campaign sizes: 1,000 fail-stop, 5,000 register and 2,000 code faults."""
-        return cls(config, target, n=dict(PAPERS_SIZES), seed=seed, recovery=recovery, window=window)
+        return cls(config, target, n=dict(PAPERS_SIZES), seed=seed, recovery=recovery, window=window,
+                   enhancements=enhancements)
 
     def _spaces(self):
         from workbench.faults import FaultSpace

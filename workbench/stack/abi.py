@@ -62,6 +62,43 @@ def recovery_mechanisms() -> dict[str, Recovery]:
     return {n: Recovery(int(i), n, f == "1") for i, n, f in sorted(rows, key=lambda r: int(r[0]))}
 
 
+@dataclass(frozen=True)
+class Enhancement:
+    """One line of include/enhancement_list.h."""
+    bit: int               # its flag in boot_info.recovery_flags
+    name: str              # also its file: hv/recovery/<name>.c
+
+
+@dataclass(frozen=True)
+class RecoveryCause:
+    """One line of include/recovery_cause_list.h."""
+    id: int
+    name: str
+    enhancement: str | None    # the enhancement that removes this cause, if one does
+    text: str
+
+
+def enhancements() -> dict[str, Enhancement]:
+    """name -> Enhancement, in the papers' order (the default ablation ladder), from the one list in
+    include/enhancement_list.h."""
+    text = (INCLUDE / "enhancement_list.h").read_text()
+    return {n: Enhancement(int(b), n) for b, n in re.findall(r"^ENHANCEMENT\((\d+),\s*(\w+)\)", text, re.M)}
+
+
+def recovery_causes() -> dict[str, RecoveryCause]:
+    """name -> RecoveryCause, in number order, from the one list in include/recovery_cause_list.h."""
+    text = (INCLUDE / "recovery_cause_list.h").read_text()
+    rows = re.findall(r'^RECOVERY_CAUSE\((\d+),\s*(\w+),\s*(\w+),\s*"([^"]*)"\)', text, re.M)
+    return {n: RecoveryCause(int(i), n, None if e == "none" else e, t)
+            for i, n, e, t in sorted(rows, key=lambda r: int(r[0]))}
+
+
+def recovery_flags(names) -> int:
+    """boot_info.recovery_flags for the enhancements `names`."""
+    table = enhancements()
+    return sum(1 << table[n].bit for n in names)
+
+
 P = platform_constants()
 BOOTINFO_MAGIC = 0x4257524D
 BOOTINFO_VERSION = 2               # 2: struct io_config appended (version 1 blocks still boot)

@@ -13,6 +13,8 @@ MAX_APPVMS = abi.P["MAX_SLOTS"] - abi.P["SLOT_APPVM0"]
 # Both lists are include/recovery_list.h's and include/workload_list.h's (the C reads the same lines).
 RECOVERY_IMPLEMENTED = tuple(r.name for r in abi.recovery_mechanisms().values() if r.implemented)
 RECOVERY_PLANNED = tuple(r.name for r in abi.recovery_mechanisms().values() if not r.implemented)
+# include/enhancement_list.h, in the papers' order: ReHype's nine switchable enhancements.
+ALL_ENHANCEMENTS = tuple(abi.enhancements())
 DEFAULT_ITERATIONS = {w.name: w.iterations for w in abi.workloads().values()}
 DEFAULT_APPVMS = tuple(a[0] for a in abi.DEFAULT_APPVMS)     # the papers' 3AppVM system: blk, net, hcall
 DEFAULT_PEER_INTERVAL = 100_000    # cycles between two requests to a `net` AppVM (1 ms)
@@ -39,6 +41,9 @@ class SystemConfig:
 
     Each AppVM's seed is derived from `seed` and its index (`appvm_seeds`), so one number reproduces
     the whole system. `recovery` names a mechanism of DESIGN section 6; "halt" and "reboot" exist so far.
+    `enhancements`: the ReHype enhancements switched on (names of ALL_ENHANCEMENTS, any order; stored
+    in the papers' order); default all of them, `()` for basic ReHype. They take effect only under
+    `rehype` and are passed in the boot-info block, so no rebuild is needed.
 
     I/O (issue 4): `dvm` runs the driver VM (None: exactly when some AppVM runs `blk` or `net`, which
     need it); AppVM i owns bytes [i * disk_region, (i + 1) * disk_region) of a disk of `disk_size`
@@ -64,6 +69,7 @@ class SystemConfig:
     peer_timeout: int = PEER_TIMEOUT
     peer_tries: int = PEER_TRIES
     dvm_restart: int = 0
+    enhancements: tuple[str, ...] = ALL_ENHANCEMENTS
 
     def __post_init__(self):
         def bad(name, allowed):
@@ -103,6 +109,23 @@ class SystemConfig:
             bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED)
                 + f" (implemented: {_choices(RECOVERY_IMPLEMENTED)})")
         self._check_io(bad)
+        self._check_enhancements(bad)
+
+    def _check_enhancements(self, bad):
+        e = self.enhancements
+        if isinstance(e, str):
+            e = tuple(x.strip() for x in e.split(",") if x.strip())
+        if not isinstance(e, (tuple, list, set, frozenset)):
+            bad("enhancements", f"a tuple of names from {_choices(ALL_ENHANCEMENTS)} (or () for basic ReHype)")
+        for name in e:
+            if name not in ALL_ENHANCEMENTS:
+                raise ValueError(f"SystemConfig.enhancements: {name!r} is invalid: allowed {_choices(ALL_ENHANCEMENTS)}")
+        object.__setattr__(self, "enhancements", tuple(n for n in ALL_ENHANCEMENTS if n in set(e)))
+
+    @property
+    def recovery_flags(self) -> int:
+        """boot_info.recovery_flags: one bit per enhancement switched on (include/enhancement_list.h)."""
+        return abi.recovery_flags(self.enhancements)
 
     def _check_io(self, bad):
         io = [a for a in self.appvms if a in abi.IO_WORKLOADS]

@@ -74,7 +74,8 @@ class System(SummaryReprs):
         return abi.pack_boot_info(nharts=c.harts, appvms=c.appvm_table, ram_size=c.ram_size,
                                     modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
                                     disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart,
-                                    recovery=self.recovery_kind, sys_flags=sys_flags)
+                                    recovery=self.recovery_kind, recovery_flags=c.recovery_flags,
+                                    sys_flags=sys_flags)
 
     @property
     def recovery_kind(self) -> int:
