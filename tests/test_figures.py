@@ -31,6 +31,25 @@ def halt():
     return Campaign(SMALL, "hv", ("failstop", "reg"), n=6, seed=3, recovery="halt").run("inline", progress=False)
 
 
+@pytest.fixture(scope="module")
+def rehype():
+    """Fail-stops of the hypervisor microrebooted in place (ReHype): the mechanism the latency figure
+    compares with the full reboot."""
+    return Campaign(SMALL, "hv", ("failstop",), n=4, seed=3, recovery="rehype").run("inline", progress=False)
+
+
+def test_latency_and_rates_put_rehype_beside_reboot(ref, rehype):
+    fig = fig_recovery_latency([ref, rehype])
+    (ax,) = fig.axes
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[:2] == ["hv · reboot", "hv · rehype"]             # include/recovery_list.h's order
+    points = np.concatenate([c.get_offsets() for c in ax.collections if len(c.get_offsets())])
+    got = rehype.df["recovery_latency_ms"].drop_nulls()
+    assert got.len() and sorted(points[points[:, 0].round() == 1][:, 1]) == pytest.approx(sorted(got.to_list()))
+    rate = fig_recovery_rate([ref, rehype])
+    assert any(c.get_label().startswith("hv · rehype") for c in rate.axes[0].containers)
+
+
 def test_rows_add_recovery_and_campaign(ref, halt):
     df = rows({"ref": ref, "small": halt})
     assert df.height == 206 and set(df["recovery"]) == {"reboot", "halt"} and set(df["campaign"]) == {"ref", "small"}
@@ -159,6 +178,7 @@ def test_outcomes_one_panel_per_target(ref, halt):
 def test_timeline_of_a_rerun(ref):
     from workbench.analysis import fig_timeline, phases
     from workbench.faults import FailStop
+    from workbench.machine.clock import cycles_to_ms
     from workbench.system import System
     s = System(SystemConfig(iterations=(16, 20, 40), recovery="reboot"))
     s.boot()
@@ -171,4 +191,21 @@ def test_timeline_of_a_rerun(ref):
     assert [t.get_text() for t in bottom.get_xticklabels()] == ["AppVM 0", "AppVM 1", "AppVM 2", "peer worst latency"]
     heights = [p.get_height() for p in bottom.patches]
     assert heights[:3] == pytest.approx(list(report.progress_gap_ms))
-    assert len(top.texts) == len(report.events)                # every event is marked
+    # zoomed on injection -> recovery: the events there are marked; the run's end is named on the axis
+    lo, hi = top.get_xlim()
+    inside = [lbl for c, lbl in report.events if lo <= cycles_to_ms(c) <= hi]
+    assert [t.get_text() for t in top.texts] == [lbl[:48] for lbl in inside]
+    assert "rebooted: every AppVM running again" in inside and "health check ok; powered off" not in inside
+    assert f"the run goes on to {cycles_to_ms(report.cycles):.1f} ms" in top.get_xlabel()
+
+
+def test_rehype_phases_split_the_recovery(rehype):
+    from workbench.analysis import phases, rerun
+    run = rehype.df.filter(pl.col("outcome") == "recovered")["run"][0]
+    report = rerun(rehype, run)
+    ph = phases(report)
+    names = ph["phase"].to_list()
+    assert names[0] == "fault latent" and names[-1] == "after recovery"
+    assert names[1:-1] == [f"recovery: {p}" for p in report.phases]        # ReHype's own phases, in order
+    rec = ph.filter(pl.col("phase").str.starts_with("recovery"))
+    assert rec["end_ms"].max() - rec["start_ms"].min() == pytest.approx(report.recovery_latency_ms, abs=1e-4)

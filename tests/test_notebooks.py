@@ -40,9 +40,10 @@ def test_tour_notebook_runs(tmp_path, monkeypatch):
 
 def test_latency_and_service_notebook_runs(tmp_path, monkeypatch):
     nb = _run("04_latency_and_service.ipynb", tmp_path, monkeypatch,
-              {"run_n": 3, "run_recoveries": ["halt"], "iterations": [16, 20, 40], "executor": "inline"})
+              {"run_n": 3, "run_recoveries": ["rehype"], "iterations": [16, 20, 40], "executor": "inline"})
     text = _text(nb)
-    assert "hv-reboot-200" in text and "hv-halt-3-new" in text
+    assert "hv-reboot-200" in text and "hv-halt-200" in text and "hv-rehype-3-new" in text
+    assert "│ hv     ┆ rehype   ┆" in text                 # a fresh mechanism's rows join the tables
     assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) == 4     # latency, 2 CDFs, rate
 
 

@@ -239,3 +239,6 @@ def test_system_panel_from_saved_configuration():
     m = CampaignResults.load(REF).manifest["config"]
     assert panel.config() == SystemConfig(iterations=tuple(m["iterations"]), recovery=m["recovery"])
     assert panel.system is None and "not booted" in panel.status.value
+    panel.enhancements.value = ()                   # basic ReHype
+    panel.recovery.value = "rehype"
+    assert panel.config().enhancements == () and panel.config().recovery == "rehype"

@@ -15,6 +15,7 @@ import polars as pl
 from workbench.analysis.data import paper_figures, rows
 from workbench.campaign.summary import CATEGORIES, DEFINITIONS, recovery_table
 from workbench.faults.report import OUTCOMES
+from workbench.machine.clock import cycles_to_ms
 from workbench.system.config import RECOVERY_IMPLEMENTED, RECOVERY_PLANNED
 
 MECHANISMS = RECOVERY_IMPLEMENTED + RECOVERY_PLANNED        # include/recovery_list.h's order
@@ -336,6 +337,11 @@ PHASE_COLORS = {"fault latent": "C1", "recovery": "C3", "after recovery": "C2", 
                 "after detection": "C7"}
 
 
+def _reds(i: int):
+    import seaborn as sns
+    return sns.color_palette("Reds", 8)[2 + i % 6]
+
+
 def fig_timeline(report):
     """One run (`RunReport`) on the simulated clock: its phases (fault latent, recovery, ...) as spans with
     every event marked (top), and each AppVM's longest progress gap beside the network peer's worst
@@ -344,18 +350,30 @@ def fig_timeline(report):
     fig, (top, bottom) = _figure(2, width=5.5, height=3.4)
     ph, ev = phases(report), events(report)
     for i, r in enumerate(ph.iter_rows(named=True)):
+        sub = r["phase"].startswith("recovery: ")        # an in-place recovery's own phases: shades of red
+        color = PHASE_COLORS.get(r["phase"], "C4") if not sub else _reds(i)
         top.broken_barh([(r["start_ms"], max(r["end_ms"] - r["start_ms"], 1e-3))], (0.6, 0.8),
-                        color=PHASE_COLORS.get(r["phase"], "C4"), label=r["phase"])
-    for j, e in enumerate(ev.iter_rows(named=True)):
+                        color=color, label=r["phase"])
+    # zoom on injection -> end of recovery when there is one: the rest of the run is one long phase
+    end_ms = cycles_to_ms(report.cycles)
+    lo = ph["start_ms"].min() if ph.height else 0.0
+    rec = ph.filter(pl.col("phase") != "after recovery")
+    hi = rec["end_ms"].max() if rec.height and "after recovery" in ph["phase"].to_list() else end_ms
+    pad = max(hi - lo, 1e-3) * 0.08
+    window = (max(0.0, lo - pad), hi + pad)
+    shown = [e for e in ev.iter_rows(named=True) if window[0] <= e["ms"] <= window[1]]
+    for j, e in enumerate(shown):
         top.axvline(e["ms"], color="0.3", linewidth=0.8)
-        top.annotate(e["event"][:40], (e["ms"], 1.5 + 0.35 * (j % 4)), fontsize="x-small", rotation=0)
+        top.annotate(e["event"][:48], (e["ms"], 1.5 + 0.27 * (j % 6)), fontsize="x-small", annotation_clip=True)
+    top.set_xlim(*window)
     top.set_ylim(0, 3.2)
     top.set_yticks([])
-    top.set_xlabel("simulated ms from the steady snapshot")
+    top.set_xlabel("simulated ms from the steady snapshot" +
+                   (f" (the run goes on to {end_ms:.1f} ms)" if window[1] < end_ms else ""))
     top.set_title(f"{report.fault}: {report.outcome}" + (f" ({report.reason})" if report.reason else ""),
                   fontsize="small")
     if ph.height:
-        top.legend(loc="lower right", fontsize="x-small")
+        top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=4, fontsize="xx-small")
     names = [f"AppVM {i}" for i in range(len(report.progress_gap_ms))] + ["peer worst latency"]
     peer = (report.peer_worst_latency_us or 0) / 1000
     bottom.bar(range(len(names)), list(report.progress_gap_ms) + [peer],

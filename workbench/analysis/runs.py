@@ -59,22 +59,33 @@ def _eq(a, b) -> bool:
 
 
 def phases(report) -> pl.DataFrame:
-    """The run's phases on the simulated clock (ms from the steady snapshot): the fault dormant from
-    injection to detection, then recovery to a working system; open phases end with the run."""
-    ev = {}
-    for cycle, label in report.events:
-        ev.setdefault(label.split(":")[0], cycle)
-    end = report.cycles
+    """The run's phases on the simulated clock (ms from the steady snapshot): the fault latent from
+    injection to detection, then recovery to a working system (an in-place recovery's own phases,
+    `RunReport.phases`, as "recovery: <phase>"), then the rest of the run; open phases end with it."""
+    ms = cycles_to_ms
+    end = ms(report.cycles)
+    inj = report.injection_cycle
+    if inj is None:
+        inj = next((c for c, label in report.events if label.startswith("injected")), None)
+    det = report.detection_cycle
     out = []
-    inj, det = ev.get("injected", report.injection_cycle), report.detection_cycle
     if inj is not None:
-        out.append(("fault latent" if det is not None else "after injection", inj, det if det is not None else end))
+        out.append(("fault latent" if det is not None else "after injection", ms(inj), ms(det) if det is not None else end))
     if det is not None:
-        stop = det + report.recovery_cycles if report.recovery_cycles is not None else end
-        out.append(("recovery" if report.recovery_cycles is not None else "after detection", det, stop))
-        if stop < end:
-            out.append(("after recovery", stop, end))
-    return pl.DataFrame([{"phase": p, "start_ms": cycles_to_ms(a), "end_ms": cycles_to_ms(b)} for p, a, b in out],
+        t = ms(det)
+        for name, took in (getattr(report, "phases", None) or {}).items():
+            out.append((f"recovery: {name}", t, t + took))
+            t += took
+        if report.recovery_cycles is not None:
+            stop = ms(det + report.recovery_cycles)
+            if stop - t > 1e-6:          # time the phases do not cover (none when they reach "done")
+                out.append(("recovery", t, stop))
+            t = max(t, stop)
+            if t < end:
+                out.append(("after recovery", t, end))
+        elif t < end:
+            out.append(("after detection", t, end))
+    return pl.DataFrame([{"phase": p, "start_ms": a, "end_ms": b} for p, a, b in out],
                         schema={"phase": pl.Utf8, "start_ms": pl.Float64, "end_ms": pl.Float64})
 
 

@@ -1,13 +1,13 @@
-"""`SystemPanel`: configure a system (harts, AppVM workloads and iterations, recovery), Boot it, and read
-its components live (the hypervisor, PrivVM, DVM, each AppVM, the network peer, the domain and I/O
-tables) as their own HTML reprs. A thin face over `SystemConfig`, `System.boot` and the views."""
+"""`SystemPanel`: configure a system (harts, AppVM workloads and iterations, recovery, enhancements), Boot
+it, and read its components live (the hypervisor, PrivVM, DVM, each AppVM, the network peer, the domain
+and I/O tables) as their own HTML reprs. A thin face over `SystemConfig`, `System.boot` and the views."""
 from __future__ import annotations
 
 from html import escape
 
 from workbench.machine import MAX_HARTS
 from workbench.system import System, SystemConfig
-from workbench.system.config import RECOVERY_IMPLEMENTED, workload_names
+from workbench.system.config import ALL_ENHANCEMENTS, RECOVERY_IMPLEMENTED, workload_names
 from workbench.widgets.common import LOAD_ERRORS, error_html, frame_html, open_results
 
 
@@ -33,7 +33,7 @@ def _html(obj) -> str:
 
 class SystemPanel:
     """Harts, AppVM workloads ("blk,net,hcall") and iterations (blank: the workloads' defaults; one
-    number for all, or one per AppVM), recovery; Boot; a view selector showing the chosen component
+    number for all, or one per AppVM), recovery, ReHype's enhancements (they act under rehype); Boot; a view selector showing the chosen component
     live, and Refresh to read it again. `SystemPanel(system=s)` shows an already booted System;
     `SystemPanel(results="dir")` fills the controls from a saved campaign's configuration without booting."""
 
@@ -46,6 +46,8 @@ class SystemPanel:
         self.iterations = w.Text(value=",".join(map(str, config.iterations)), description="iterations",
                                  placeholder="blank: defaults; N or N,N,N")
         self.recovery = w.Dropdown(options=RECOVERY_IMPLEMENTED, value=config.recovery, description="recovery")
+        self.enhancements = w.SelectMultiple(options=ALL_ENHANCEMENTS, value=config.enhancements,
+                                             description="enhancements", rows=min(9, len(ALL_ENHANCEMENTS)))
         self.boot_button = w.Button(description="Boot", button_style="primary", icon="power-off")
         self.view = w.Dropdown(options=[], description="view", disabled=True)
         self.refresh_button = w.Button(description="Refresh", icon="refresh", disabled=True)
@@ -54,7 +56,8 @@ class SystemPanel:
         self.boot_button.on_click(lambda _: self._click_boot())
         self.refresh_button.on_click(lambda _: self.show())
         self.view.observe(lambda ch: self.show(), names="value")
-        self.widget = w.VBox([w.HBox([w.VBox([self.harts, self.appvms]), w.VBox([self.iterations, self.recovery])]),
+        self.widget = w.VBox([w.HBox([w.VBox([self.harts, self.appvms, self.iterations, self.recovery]),
+                                      self.enhancements]),
                               w.HBox([self.boot_button, self.view, self.refresh_button]), self.status, self.shown])
         self.widget.add_class("mrwb-system-panel")
         self.system: System | None = None
@@ -75,7 +78,7 @@ class SystemPanel:
         if its is not None and len(its) == 1:
             its = its[0]
         return SystemConfig(harts=self.harts.value, appvms=self.appvms.value, iterations=its,
-                            recovery=self.recovery.value)
+                            recovery=self.recovery.value, enhancements=tuple(self.enhancements.value))
 
     def open(self, source) -> None:
         """Fill the controls from a saved campaign's configuration (a folder or `CampaignResults`)."""
@@ -89,6 +92,8 @@ class SystemPanel:
         self.iterations.value = ",".join(map(str, cfg["iterations"]))
         if cfg["recovery"] in self.recovery.options:
             self.recovery.value = cfg["recovery"]
+        # a campaign saved before enhancements existed ran with none of them switchable: show the default
+        self.enhancements.value = tuple(e for e in cfg.get("enhancements", ALL_ENHANCEMENTS) if e in ALL_ENHANCEMENTS)
         self.status.value = f"configuration of {escape(str(source))} (not booted)"
 
     def _click_boot(self):
