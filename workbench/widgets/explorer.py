@@ -15,7 +15,7 @@ from workbench.display import formatting, formatting_html
 from workbench.widgets.common import LOAD_ERRORS, error_html, figure_html, frame_html, open_results
 
 ALL = "all outcomes"
-TABLE_COLUMNS = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "detected",
+TABLE_COLUMNS = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "cause", "detected",
                  "detection_latency_ms", "recovery_latency_ms", "appvms_affected", "peer_worst_latency_us")
 
 
