@@ -33,9 +33,10 @@ def _html(obj) -> str:
 
 class SystemPanel:
     """Harts, AppVM workloads ("blk,net,hcall") and iterations (blank: the workloads' defaults; one
-    number for all, or one per AppVM), recovery, ReHype's enhancements (they act under rehype); Boot; a view selector showing the chosen component
-    live, and Refresh to read it again. `SystemPanel(system=s)` shows an already booted System;
-    `SystemPanel(results="dir")` fills the controls from a saved campaign's configuration without booting."""
+    number for all, or one per AppVM), recovery, ReHype's enhancements (they act under rehype); Boot;
+    a view selector showing the chosen component live, and Refresh to read it again.
+    `SystemPanel(system=s)` shows an already booted System; `SystemPanel(results="dir")` fills the
+    controls from a saved campaign's configuration without booting."""
 
     def __init__(self, config: SystemConfig | None = None, results=None, system: System | None = None):
         import ipywidgets as w
