@@ -243,6 +243,7 @@ void __attribute__((noreturn)) nmi_trap(struct percpu *pc)
     pc->mepc = csr_read(0x741);
     pc->mtval = 0;
     pc->nmi_from_guest = ((csr_read(0x744) >> 11) & 3) == 0;   /* mnstatus.MNPP: from U mode */
+    pc->nmi_taken = 1;
     pc->trap_kind = 2;                               /* PANIC_NMI */
     panic("nmi_trap", "watchdog NMI");
 }

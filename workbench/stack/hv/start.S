@@ -63,6 +63,8 @@ trap_vector:
   sw t1, 8(t0)                 # guest sp
   csrr t1, mepc
   sw t1, 0(t0)                 # guest pc
+.globl trap_frame_saved
+trap_frame_saved:              # the vCPU's frame is complete from here (ReHype's save_context)
   csrw mscratch, sp
   mv a0, sp
   lw sp, PC_STACK(sp)

@@ -64,15 +64,39 @@ int recovery_booting(void)
     return p->magic == PRESERVED_MAGIC && READ_ONCE(p->rehype.recovering);
 }
 
-/* Where this hart's interrupted vCPU context is: normally in vcpu->regs (saved by the trap entry);
- * after an NMI that interrupted the guest itself, only in the static NMI frame, which the new
- * instance wipes: copy it over.  Records the hart's vCPU as the trusted copy. */
+extern char trap_vector[], trap_frame_saved[];   /* start.S */
+
+/* An NMI inside the entry of a trap from U mode, before the frame was complete: the guest's
+ * registers are where that entry left them: sp in mscratch once swapped, t0 and t1 in the percpu
+ * scratch words once stored, the pc still in mepc, every other register live (the NMI frame). */
+static void entry_context(struct percpu *pc, struct guest_regs *r)
+{
+    u32 at = pc->nmi.x[REG_PC] - (u32)(uptr)trap_vector;
+    *r = pc->nmi;
+    r->x[REG_PC] = csr_read(mepc);
+    if (at >= 4)                          /* csrrw sp, mscratch, sp done */
+        r->x[2] = csr_read(mscratch);
+    if (at >= 8)                          /* sw t0, 0(sp) done */
+        r->x[5] = pc->scratch[0];
+    if (at >= 12)                         /* sw t1, 4(sp) done; t0, t1 used from here */
+        r->x[6] = pc->scratch[1];
+}
+
+/* Where this hart's interrupted vCPU context is, made whole in vcpu->regs before the new instance
+ * wipes the static state: normally vcpu->regs already (the trap entry saved it); after an NMI that
+ * interrupted the guest itself, only the static NMI frame; after one inside a trap entry from U
+ * mode, partly the frame, partly CSRs and live registers.  Records the hart's vCPU as the trusted
+ * copy.  Runs on hart h itself (the CSRs are its own). */
 static void save_context(u32 h)
 {
     struct percpu *pc = &percpu[h];
     struct vcpu *v = pc->curr;
+    u32 at = pc->nmi.x[REG_PC];
     if (v && pc->nmi_from_guest)
         v->regs = pc->nmi;
+    else if (v && pc->nmi_taken && at >= (u32)(uptr)trap_vector && at < (u32)(uptr)trap_frame_saved &&
+             !(csr_read(mstatus) & MSTATUS_MPP))
+        entry_context(pc, &v->regs);
     PRESERVED->rehype.curr[h] = v;
 }
 
