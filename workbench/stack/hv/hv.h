@@ -197,6 +197,8 @@ struct percpu {
     u32 kstack_top;               /* start.S: stack for traps from M mode and NMIs */
     struct guest_regs ktrap;      /* start.S: registers at a machine-mode trap */
     struct guest_regs nmi;        /* start.S: registers at an NMI */
+    u32 in_entry;                 /* start.S: set while a trap from U mode saves the vCPU's frame */
+    u32 entry_epc;                /* start.S: that trap's guest pc (mepc), saved before the frame */
     u32 hartid;
     u32 online;
     struct vcpu *curr;            /* running vCPU, NULL = idle */
@@ -220,7 +222,7 @@ struct percpu {
 };
 
 extern struct percpu percpu[MAX_HARTS];
-static inline struct percpu *this_cpu(void) { return (struct percpu *)(uptr)csr_read(mscratch); }
+static inline struct percpu *this_cpu(void) { return (struct percpu *)(uptr)(csr_read(mscratch) - PC_BIAS); }
 static inline u32 this_hart(void) { return csr_read(mhartid); }
 #define LOCK(l) spin_lock_as((l), this_hart() + 1)
 
