@@ -349,7 +349,6 @@ class _Run:
         self.panic = det.detail or None if det is not None else None
         results = first_results(s)
         affected = _affected(results, g.results)
-        wrong = sum(1 for r, gr in zip(results, g.results) if r.state == "done" and not r.matches(gr))
         end = stop.reason if stop is not None and stop.reason != "cycle_limit" else "timeout"
         self.health = s.types["privvm"].view(m, "health_check_result") == 1 if end == "poweroff" else None
         problems = mech.end_problems(s, done) if done is not None and end == "poweroff" else []
@@ -372,7 +371,8 @@ class _Run:
         if reason is None:
             return self._report(t0, "recovered", None, affected=affected, det=det)
         self.cause = mech.cause(crashed_at=self.crashed_at, last_phase=next(reversed(self.phases), None),
-                                done=done, problems=problems, affected=affected, wrong=wrong, health=self.health)
+                                done=done, problems=problems, results=results, golden=g.results,
+                                health=self.health)
         return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
 
     def _report(self, t0, outcome, reason, *, early=None, affected=0, det=None) -> RunReport:
