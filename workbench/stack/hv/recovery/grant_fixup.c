@@ -91,6 +91,7 @@ u32 rehype_grant_check(int fix, char *why, u32 len)
 
 void rehype_grant_fixup(u32 stage)
 {
-    if (stage == STAGE_FIX)
-        rehype_grant_check(1, NULL, 0);
+    char why[48];
+    if (stage == STAGE_FIX && rehype_grant_check(1, why, sizeof(why)))
+        rehype_hazard(RC_frame_counts, "%s", why);   /* found (and repaired): the audit left it to us */
 }

@@ -129,6 +129,17 @@ void recovery_park(void)
     rehype_wait(&PRESERVED->rehype.release);        /* no stack from here: .bss is about to be cleared */
 }
 
+/* Copy n words, eight per iteration (the copy is most of this phase's time). */
+static void copy_image(u32 *d, const u32 *s, u32 n)
+{
+    for (; n >= 8; n -= 8, d += 8, s += 8) {
+        u32 a = s[0], b = s[1], c = s[2], e = s[3], f = s[4], g = s[5], h = s[6], i = s[7];
+        d[0] = a, d[1] = b, d[2] = c, d[3] = e, d[4] = f, d[5] = g, d[6] = h, d[7] = i;
+    }
+    while (n--)
+        *d++ = *s++;
+}
+
 /* The failing instance's half: stop, save, restore the image, restart every hart. */
 static void rehype_start(void)
 {
@@ -160,7 +171,8 @@ static void rehype_start(void)
     rehype_phase_stop();
     WRITE_ONCE(r->recovering, 1);
     fence();
-    memcpy(_hv_image_start, (void *)(uptr)PRISTINE_BASE, (u32)(_hv_image_end - _hv_image_start));
+    copy_image((u32 *)_hv_image_start, (const u32 *)(uptr)PRISTINE_BASE,
+               (u32)(_hv_image_end - _hv_image_start) / 4);
     __asm__ volatile("fence.i" ::: "memory");
     rehype_phase_image();
     rehype_restart(&r->release);                    /* release the parked harts, jump to the reset entry */
@@ -206,7 +218,7 @@ void recovery_early(void)
 static u32 found_bits;
 static char found_detail[RC_COUNT][48];
 
-static void hazard(u32 cause, const char *fmt, ...)
+void rehype_hazard(u32 cause, const char *fmt, ...)
 {
     if (found_bits & (1u << cause))
         return;
@@ -222,16 +234,16 @@ static void audit_lock(struct spinlock *l, const char *what, int dom)
     if (!READ_ONCE(l->locked))
         return;
     if (dom >= 0)
-        hazard(RC_lock_held, "d%d.%s held by hart %d", dom, what, (int)l->holder - 1);
+        rehype_hazard(RC_lock_held, "d%d.%s held by hart %d", dom, what, (int)l->holder - 1);
     else
-        hazard(RC_lock_held, "%s held by hart %d", what, (int)l->holder - 1);
+        rehype_hazard(RC_lock_held, "%s held by hart %d", what, (int)l->holder - 1);
 }
 
 static u32 lost_timers;
 static void audit_timer(struct timer *t, const char *owner, u32 id)
 {
     if (t->in_handler && !t->active && !lost_timers++)
-        hazard(RC_timer_lost, "%s %u: unlinked in its handler", owner, id);
+        rehype_hazard(RC_timer_lost, "%s %u: unlinked in its handler", owner, id);
 }
 
 static void audit(void)
@@ -249,33 +261,33 @@ static void audit(void)
         struct vcpu *v = d->vcpu;
         struct shared_info *si = d->shinfo;
         if (v->hcall_nr != ~0u)
-            hazard(RC_hypercall_stuck, "d%u in hypercall %u", d->domid, v->hcall_nr);
+            rehype_hazard(RC_hypercall_stuck, "d%u in hypercall %u", d->domid, v->hcall_nr);
         if (v->hcall_nr == HC_multicall && v->mc_index > 0)
-            hazard(RC_multicall_repeated, "d%u batch at entry %u", d->domid, v->mc_index);
+            rehype_hazard(RC_multicall_repeated, "d%u batch at entry %u", d->domid, v->mc_index);
         if (v->running && v->state != VCPU_DOWN)
-            hazard(RC_sched_inconsistent, "d%u marked running on hart %u", d->domid, v->hart);
+            rehype_hazard(RC_sched_inconsistent, "d%u marked running on hart %u", d->domid, v->hart);
         else if (v->hart >= hv.nharts)
-            hazard(RC_sched_inconsistent, "d%u pinned to hart %u (gone)", d->domid, v->hart);
+            rehype_hazard(RC_sched_inconsistent, "d%u pinned to hart %u (gone)", d->domid, v->hart);
         if (v->state == VCPU_BLOCKED && d->state == DOMSTATE_RUNNING &&
             ((si->vcpu[0].upcall_pending && !si->vcpu[0].upcall_mask) ||
              (v->poll_port && v->poll_port < NR_EVTCHN &&
               (si->evtchn_pending[v->poll_port / 32] >> (v->poll_port % 32) & 1))))
-            hazard(RC_event_lost, "d%u blocked with an event pending", d->domid);
+            rehype_hazard(RC_event_lost, "d%u blocked with an event pending", d->domid);
         if (si->time_version & 1)
-            hazard(RC_time_backwards, "d%u time_version odd", d->domid);
+            rehype_hazard(RC_time_backwards, "d%u time_version odd", d->domid);
     }
     for (u32 irq = 1; irq < NR_PIRQS; irq++) {
         struct pirq *q = &p->pirq[irq];
         struct domain *o = q->owner ? domain_get(q->owner - 1) : NULL;
         u32 port = o ? o->pirq_port[irq] : 0;
         if (q->inflight && (!port || !(o->shinfo->evtchn_pending[port / 32] >> (port % 32) & 1)))
-            hazard(RC_irq_unacked, "irq %u claimed for d%u, no event", irq, q->owner - 1);
+            rehype_hazard(RC_irq_unacked, "irq %u claimed for d%u, no event", irq, q->owner - 1);
     }
-    if (rehype_grant_check(0, why, sizeof(why)))
-        hazard(RC_frame_counts, "%s", why);
+    if (!enhancement_on(ENH_grant_fixup) && rehype_grant_check(0, why, sizeof(why)))
+        rehype_hazard(RC_frame_counts, "%s", why);      /* else grant_fixup's own pass reports it (one walk) */
     lost_timers = 0;
     rehype_for_each_timer(audit_timer);
-    hazard(RC_time_backwards, "system time restarts at 0 (was %u)", (u32)p->rehype.time_at_panic);
+    rehype_hazard(RC_time_backwards, "system time restarts at 0 (was %u)", (u32)p->rehype.time_at_panic);
 }
 
 /* Hazards of causes that an enhancement switched on removes are not left (the pairing is the one in
@@ -346,8 +358,8 @@ void recovery_resume(void)
     rehype_phase_harts();
     found_bits = 0;
     audit();
-    r->found = found_bits;
     run_stage(STAGE_FIX);
+    r->found = found_bits;                           /* grant_fixup notes what its walk found */
     reintegrate_basic();
     run_stage(STAGE_POST);
     r->left = left_after(found_bits);

@@ -37,6 +37,9 @@ static inline int enhancement_on(u32 bit) { return (hv.bi.recovery_flags >> bit)
     for (u32 i = 0; i < MAX_DOMAINS; i++) \
         if (((d) = domain_at(i)) != NULL)
 
+/* recovery.c: note hazard `cause` in the adopted heap (the first note of each cause is kept). */
+void rehype_hazard(u32 cause, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* grant_fixup.c: compare (fix = 0) or make (fix = 1) map counts, frame counts and domain references
  * agree with the maps and grants; returns the number of disagreements, the first one in `why`. */
 u32 rehype_grant_check(int fix, char *why, u32 len);
