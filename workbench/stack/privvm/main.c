@@ -7,6 +7,7 @@
 struct appvm apps[MAX_APPVMS];
 u32 shared_page[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));  /* grant-copied by `hcall` */
 u32 napps, dom_exc_port, dom_exc_seen;
+static u32 timer_port, timer_seen;
 
 struct appvm dvm;
 
@@ -28,7 +29,7 @@ struct appvm *app_by_domid(u32 domid)
 /* Anything for the loop to do?  Runs with upcalls masked (guest_wait). */
 int work_pending(void *unused)
 {
-    if (port_count[dom_exc_port] != dom_exc_seen)
+    if (port_count[dom_exc_port] != dom_exc_seen || port_count[timer_port] != timer_seen)
         return 1;
     for (u32 i = 0; i <= napps; i++) {
         struct appvm *a = client(i);
@@ -40,6 +41,18 @@ int work_pending(void *unused)
             return 1;
     }
     return 0;
+}
+
+/* The PrivVM's own heartbeat (the hypervisor monitors it) and its check of the DVM's, every
+ * PRIVVM_HEARTBEAT_TICKS: a timer keeps them going while there is nothing else to do. */
+static void tick(void)
+{
+    if (port_count[timer_port] == timer_seen)
+        return;
+    timer_seen = port_count[timer_port];
+    hc_heartbeat();
+    hc_set_timer(guest_now() + PRIVVM_HEARTBEAT_TICKS);
+    dvm_monitor();
 }
 
 /* Outcome of the health check, read by the workbench (faults/) through DWARF. */
@@ -60,6 +73,7 @@ static int health_check(void)
     u32 alive = 1;
     while (alive) {
         guest_wait(work_pending, NULL);
+        tick();
         for (u32 i = 0; i <= napps; i++)          /* AppVM 0 and, for its devices, the DVM */
             if (client(i) && client(i)->ring && (i == 0 || i == napps)) {
                 client(i)->store_seen = port_count[client(i)->store_port];
@@ -82,21 +96,29 @@ int main(void)
     dom_exc_port = p;
     for (u32 i = 0; i < ARRAY_SIZE(shared_page); i++)
         shared_page[i] = i * 0x9E3779B9u;
-    domctl_selftest();
-    store_init();
-    st_write(0, "/tool/name", "mrwb-toolstack");
-    st_watch(0, "/local/domain", "ping");
-    create_dvm();                              /* first: the AppVMs' devices need their backends */
-    for (u32 i = 0; i < napps; i++)
-        if (create_appvm(i, &start->sys.appvm[i]) < 0)
-            apps[i].done = 1;
-    for (u32 i = 0; i < napps; i++)            /* start them together */
-        if (!apps[i].done)
-            start_appvm(&apps[i]);
+    timer_port = guest_timer_port();
+    timer_seen = port_count[timer_port] - 1;   /* first heartbeat right away */
+    if (start->reboots) {                      /* a microreboot: the domains exist, reconnect them */
+        if (privvm_reboot_resume() < 0)
+            hc_shutdown(SHUTDOWN_crash);
+    } else {
+        domctl_selftest();
+        privvm_keep_init();
+        st_write(0, "/tool/name", "mrwb-toolstack");
+        st_watch(0, "/local/domain", "ping");
+        create_dvm(0);                         /* first: the AppVMs' devices need their backends */
+        for (u32 i = 0; i < napps; i++)
+            if (create_appvm(i, &start->sys.appvm[i]) < 0)
+                apps[i].done = 1;
+        for (u32 i = 0; i < napps; i++)        /* start them together */
+            if (!apps[i].done)
+                start_appvm(&apps[i]);
+    }
     u32 alive = check_domains();
+    keep_save();
     while (alive) {
         guest_wait(work_pending, NULL);
-        hc_heartbeat();
+        tick();
         for (u32 i = 0; i <= napps; i++) {
             struct appvm *a = client(i);
             if (!a || !a->ring)
@@ -112,6 +134,7 @@ int main(void)
             dom_exc_seen = port_count[dom_exc_port];
             alive = check_domains();
         }
+        keep_save();
     }
     status_view();
     if ((start->sys.flags & SYS_HEALTH_CHECK) && napps) {

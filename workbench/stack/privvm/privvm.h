@@ -34,11 +34,23 @@ void serve_ring(struct appvm *a);
 /* toolstack.c */
 int module_for(u32 kind, u32 slot);
 void appvm_key(char *buf, u32 size, u32 domid, const char *key);   /* "/local/domain/<domid>/<key>" */
-int create_dvm(void);                                   /* -> 0, or -1: no DVM module */
+int create_dvm(u32 reboot);                             /* -> 0, -1: no DVM module, or -errno;
+                                                           reboot: n-th dvm_reboot (0: at boot) */
+u32 add_devices(struct appvm *a, int moved);            /* its split devices on the current DVM */
 int create_appvm(u32 i, const struct appvm_cfg *cfg);   /* domain, store channel and ring, keys */
 void start_appvm(struct appvm *a);                      /* write its control key: "go" */
 int destroy_appvm(struct appvm *a);
 u32 check_domains(void);                                /* -> AppVMs still alive */
 void status_view(void);
 void domctl_selftest(void);
+/* recovery/dvm_reboot.c */
+void dvm_monitor(void);                                 /* on every tick: is the DVM's heartbeat late? */
+void dvm_failed(void);                                  /* crashed or hung: dvm_reboot, or leave it */
+/* recovery/privvm_reboot.c: what survives a PrivVM microreboot */
+void privvm_keep_init(void);                            /* fresh boot: empty store, kept region */
+void keep_save(void);                                   /* bookkeeping changed */
+int privvm_reboot_resume(void);                         /* new instance: -> 0, or -1 (nothing kept) */
+int keep_seen_mutation(struct appvm *a, u32 req_id);
+void keep_note_mutation(struct appvm *a, u32 req_id);
+void keep_new_client(struct appvm *a);
 #endif
