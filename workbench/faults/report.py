@@ -10,7 +10,7 @@ EARLY_STOPS = ("masked", "converged", "dormant")
 ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cycle", "detection_latency_ms",
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
-               "cycles", "wall_s", "early_stop")
+               "cycles", "wall_s", "early_stop", "failed_component", "cause")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class RunReport:
     early_stop: str | None             # "masked", "converged", "dormant" or None
     events: tuple[tuple[int, str], ...]
     panic: str | None = None           # the hypervisor's panic record, when it panicked
+    failed_component: str | None = None  # detected runs: "hv", "dvm" or "privvm" (Detection.component)
+    cause: str | None = None           # failed in-place recovery: how far it got (recovery/inplace.py)
 
     def row(self) -> dict:
         """Flat dict for one polars row: the fault's `row()` keys, then ROW_SCALARS (progress gap: the

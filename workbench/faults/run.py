@@ -54,7 +54,7 @@ class _Run:
     wall_budget_s = instruction_budget = None
 
     def __init__(self, system, fault, timeout_factor, convergence, masking=True):
-        from workbench.recovery import mechanism
+        from workbench.recovery import mechanisms
         self.system, self.fault = system, fault
         ctx = target_context(system, fault.target)
         if fault.hart >= system.config.harts:
@@ -66,7 +66,9 @@ class _Run:
                 raise ValueError(f"CodeFlip.addr={fault.addr:#x} is invalid: allowed None or an address in "
                                  f"{fault.target}'s code [{lo:#x}, {hi:#x})")
         self.ctx = ctx
-        self.recovery = mechanism(system.config.recovery)
+        self.mechanisms = mechanisms(system.config)       # per component
+        self.recovery = self.mechanisms["hv"]
+        self.in_place = None                               # the in-place mechanism at work, once detected
         self.timeout_factor, self.convergence, self.masking = timeout_factor, convergence, masking
         self.golden = golden_profile(system, fault.target)
         if isinstance(fault, MemoryFlip) and masking:
@@ -101,6 +103,7 @@ class _Run:
             # ends: the run is the golden one
             return self._report(t0, "no_effect", "not_reached", early=None)
         self.detector.arm()
+        self.phase_addrs = self._arm_phases()
         self.t0 = t0
         try:
             self._arm()
@@ -113,6 +116,8 @@ class _Run:
                                 "workbench_timeout", affected=_affected(s.results(), g.results), det=det)
         finally:
             self.detector.disarm()
+            for a in getattr(self, "phase_addrs", ()):
+                m.remove_probe(a)
             s.boot()               # leave the system at its steady state, hooks disarmed
 
     def _arm(self):
@@ -188,7 +193,18 @@ class _Run:
                     addr, word = self.repair
                     m.write(addr, word.to_bytes(4, "little"))
                     self.event(m.cycle, f"code repaired at {addr:#x}")
-                deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
+                mech = self.mechanisms.get(d.component, self.recovery)
+                if getattr(mech, "in_place", False):      # the run goes on: recovery inside the system
+                    self.in_place = mech
+                    mech.on_detect(self.system, d)
+                    self._arm_health_probe()
+                    deadline = max(deadline, m.cycle + int(self.timeout_factor * g.length))
+                else:
+                    deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
+            if self.in_place is not None:
+                self._at_health_check()
+                if any(x.component == "hv" for x in self.detector.later):   # the hv failed meanwhile
+                    deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
                 what = "byte" if isinstance(self.fault, MemoryFlip) else "register"
                 self.event(m.cycle, f"{what} overwritten before read: masked")
@@ -230,6 +246,8 @@ class _Run:
                                     "wrong_result" if done else "appvm_failed", affected=wrong)
             return self._report(t0, "undetected_failure", end, affected=_affected(s.results(), g.results))
         self.panic = det.detail or None
+        if self.in_place is not None:
+            return self._in_place_end(t0, det, end)
         # AppVMs whose work is lost or wrong: not finished with the golden result by now
         affected = _affected(s.results(), g.results)
         reset_at, peer_before, instructions = m.cycle, peer_totals(m), m.instructions
@@ -243,6 +261,69 @@ class _Run:
         self.offset += reset_at
         self.instr0 = m.instructions
         return self._reboot(t0, det, affected)
+
+    # -- recovery inside the running system (workbench/recovery/inplace.py) --
+
+    def _arm_phases(self) -> dict[int, str]:
+        """Non-stopping probes at the phase marks of every in-place mechanism configured."""
+        m, out = self.m, {}
+        for mech in self.mechanisms.values():
+            if getattr(mech, "in_place", False):
+                out.update({a: fn for a, fn in mech.probe_addresses(self.system).items() if a not in m._probes})
+        for a in out:
+            m.add_probe(a, stop=False)
+        return out
+
+    def _arm_health_probe(self) -> None:
+        """Stop where the toolstack starts the health check: the AppVMs' results are final there (the
+        check then replaces AppVM 0 by a fresh one)."""
+        addr = self.system.types["privvm"].address("health_check")
+        self.results_before_health = None
+        if addr not in self.m._probes:
+            self.m.add_probe(addr, stop=True)
+            self.phase_addrs[addr] = "health_check"
+        self._health_addr, self._health_seen = addr, len(self.m.probe_hits)
+
+    def _at_health_check(self) -> None:
+        hits = self.m.probe_hits
+        if self.results_before_health is None and any(h[2] == self._health_addr for h in hits[self._health_seen:]):
+            self.results_before_health = self.system.results()
+            self.event(self.m.cycle, "health check starts")
+        self._health_seen = len(hits)
+
+    def _in_place_end(self, t0, det, end) -> RunReport:
+        """Classify a run whose failure an in-place mechanism handled: it recovered if the system ran to
+        its end with every AppVM's golden result and the health check passed."""
+        s, m, g, mech = self.system, self.m, self.golden, self.in_place
+        results = self.results_before_health if self.results_before_health is not None else s.results()
+        affected = _affected(results, g.results)
+        reached, ready = [], None
+        for cycle, _, addr in m.probe_hits:
+            fn = self.phase_addrs.get(addr)
+            if fn is None or fn == "health_check" or cycle < det.cycle or fn in reached:
+                continue
+            reached.append(fn)
+            self.event(cycle, f"phase: {fn}")
+            if mech.ready is not None and fn == mech.ready[1]:
+                ready = cycle
+        for x in self.detector.later:
+            self.event(x.cycle, f"detected again: {x.kind} ({x.source})")
+        self.events.sort(key=lambda e: e[0])
+        if ready is not None:
+            self.recovery_cycles = ready - det.cycle
+        if end != "poweroff":
+            self.event(m.cycle, f"stopped ({end if end != 'cycle_limit' else 'timeout'})")
+            self.cause = mech.cause(reached)
+            reason = "recovery_crashed" if s.hv.panic is not None or self.detector.later else "recovery_hung"
+            return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
+        self.health = s.types["privvm"].view(m, "health_check_result") == 1
+        self.event(m.cycle, f"health check {'ok' if self.health else 'failed'}; powered off")
+        if affected:
+            return self._report(t0, "recovery_failed", "appvm_lost", affected=affected, det=det)
+        if not self.health:
+            self.cause = mech.cause(reached)
+            return self._report(t0, "recovery_failed", "health_check_failed", affected=affected, det=det)
+        return self._report(t0, "recovered", None, affected=affected, det=det)
 
     def _reboot(self, t0, det, affected) -> RunReport:
         """The board was reset and the firmware loaded the images: boot to a working system (every
@@ -316,4 +397,5 @@ class _Run:
             progress_gap_ms=gaps, peer_lost=lost, peer_worst_latency_us=worst,
             instructions=self.instr_done + m.instructions - self.instr0, cycles=self.rel(m.cycle),
             wall_s=time.perf_counter() - t0, early_stop=early, events=tuple(self.events),
-            panic=getattr(self, "panic", None))
+            panic=getattr(self, "panic", None), failed_component=det.component if det else None,
+            cause=getattr(self, "cause", None))

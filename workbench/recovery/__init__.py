@@ -7,13 +7,15 @@ stack's own recovery code once a failure is detected.
   power cycle does, loads the images again and everything boots from scratch; the disk keeps its
   content. Every AppVM's unfinished work is lost. The rebooted system boots with the health check on:
   once its AppVMs are done, the toolstack creates a fresh `blk` AppVM that must complete.
-The microreboot mechanisms (rehype, dvm_reboot, privvm_reboot) come in later issues.
+- `dvm_reboot`, `privvm_reboot`: microreboots of a component inside the running system (in place);
+  `recovery/inplace.py` has what they share, `dvm_reboot.py` / `privvm_reboot.py` their phases.
+Each component has its own mechanism (`SystemConfig.recovery_map`); `mechanisms(config)` gives them.
 """
 from __future__ import annotations
 
 from workbench.stack import abi
 
-IMPLEMENTED = ("halt", "reboot")
+IMPLEMENTED = ("halt", "reboot", "dvm_reboot", "privvm_reboot")
 
 
 class Halt:
@@ -41,4 +43,15 @@ def mechanism(name: str):
         return Halt()
     if name == "reboot":
         return Reboot()
+    if name == "dvm_reboot":
+        from workbench.recovery.dvm_reboot import DvmReboot
+        return DvmReboot()
+    if name == "privvm_reboot":
+        from workbench.recovery.privvm_reboot import PrivvmReboot
+        return PrivvmReboot()
     raise NotImplementedError(f"recovery {name!r} is not implemented yet; implemented: {', '.join(IMPLEMENTED)}")
+
+
+def mechanisms(config) -> dict:
+    """component -> the Python half of its recovery, for every component of `config`."""
+    return {c: mechanism(name) for c, name in config.recovery_map.items()}

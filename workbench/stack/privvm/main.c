@@ -62,7 +62,7 @@ enum health_state health_check_result;
 /* The health check of DESIGN section 5: the infrastructure can still build and run a new VM.  As the
  * papers create a BlkBench AppVM after recovery, it runs `blk` when there is a driver VM (AppVM 0's
  * disk region), else a short `compute`. */
-static int health_check(void)
+int __attribute__((noinline)) health_check(void)
 {
     struct appvm_cfg cfg = { dvm.domid ? WL_blk : WL_compute, dvm.domid ? 8 : 5, 1, 0xFFFFFFFFu };
     u32 old = apps[0].domid;

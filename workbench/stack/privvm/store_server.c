@@ -31,7 +31,7 @@ void store_fire(u32 dom, const char *path, const char *token)
         return;
     }
     struct appvm *a = app_by_domid(dom);
-    if (!a)
+    if (!a || !a->ring)                       /* being torn down (or reconnected) */
         return;
     char buf[STORE_MAX_PAYLOAD];
     u32 lp = strnlen(path, STORE_MAX_PATH - 1), lt = strnlen(token, 15);

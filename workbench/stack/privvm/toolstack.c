@@ -256,9 +256,9 @@ int destroy_appvm(struct appvm *a)
         hc_evtchn(EVTCHNOP_close, &p);
     }
     char k[STORE_MAX_PATH];
+    st_unwatch_dom(a->domid);                 /* its watches go with it, before what they watch */
     snprintf(k, sizeof(k), "/local/domain/%u", a->domid);
     st_rm(0, k);
-    st_unwatch_dom(a->domid);                 /* its watches go with it */
     if (dvm.domid) {                          /* its devices' backend directories, if any */
         snprintf(k, sizeof(k), "/local/domain/%u/backend/vbd/%u", dvm.domid, a->domid);
         st_rm(0, k);
