@@ -50,7 +50,7 @@ void dvm_failed(void);                                  /* crashed or hung: dvm_
 void privvm_keep_init(void);                            /* fresh boot: empty store, kept region */
 void keep_save(void);                                   /* bookkeeping changed */
 int privvm_reboot_resume(void);                         /* new instance: -> 0, or -1 (nothing kept) */
-int keep_seen_mutation(struct appvm *a, u32 req_id);
+int keep_seen_mutation(struct appvm *a, u32 req_id, const char *path, const char *val);
 void keep_note_mutation(struct appvm *a, u32 req_id);
 void keep_new_client(struct appvm *a);
 #endif

@@ -52,7 +52,8 @@ static void handle_request(struct appvm *a, struct store_msg *h, char *p)
     char out[STORE_MAX_PAYLOAD];
     int r;
     int mutation = h->type == STORE_WRITE || h->type == STORE_RM;
-    if (mutation && keep_seen_mutation(a, h->req_id)) {   /* resent after a PrivVM reboot: applied */
+    if (mutation && keep_seen_mutation(a, h->req_id, p, h->type == STORE_WRITE ? arg2 : NULL)) {
+        /* resent after a PrivVM reboot, and applied before it: answer, do not apply again */
         put_response(a, h->type, h->req_id, "OK", 3);
         return;
     }

@@ -19,6 +19,7 @@ struct privvm_keep {
     struct appvm apps[MAX_APPVMS];
     struct appvm dvm;
     u32 last_mut[MAX_APPVMS + 1];          /* client k (napps = the DVM): last mutating req_id applied */
+    u32 begun[MAX_APPVMS + 1];             /* ... and the one being applied (set before, kept after) */
     u64 store[];                           /* store_tree_size bytes */
 };
 #define KEEP_MAGIC 0x5045454Bu             /* "KEEP" */
@@ -46,10 +47,23 @@ static u32 client_index(struct appvm *a)
     return a == &dvm ? MAX_APPVMS : a->index < MAX_APPVMS ? a->index : MAX_APPVMS;
 }
 
-/* Store-server dedup: -> 1 if request `req_id` of `a` (mutating) was applied already. */
-int keep_seen_mutation(struct appvm *a, u32 req_id)
+/* Store-server dedup: -> 1 if mutating request `req_id` of `a` (a write of `val` at `path`, or a
+ * removal: val NULL) was applied already.  A request the old instance began but may not have
+ * finished (it died between) is judged by the store: the value is there, or the node is gone. */
+int keep_seen_mutation(struct appvm *a, u32 req_id, const char *path, const char *val)
 {
-    return req_id && KEEP->last_mut[client_index(a)] == req_id;
+    u32 k = client_index(a);
+    if (!req_id)
+        return 0;
+    if (KEEP->last_mut[k] == req_id)
+        return 1;
+    if (KEEP->begun[k] == req_id) {
+        char cur[STORE_MAX_VALUE];
+        int n = st_read(path, cur, sizeof(cur));
+        return val ? n >= 0 && !strcmp(cur, val) : n < 0;
+    }
+    KEEP->begun[k] = req_id;
+    return 0;
 }
 
 void keep_note_mutation(struct appvm *a, u32 req_id)
@@ -59,7 +73,7 @@ void keep_note_mutation(struct appvm *a, u32 req_id)
 
 void keep_new_client(struct appvm *a)
 {
-    KEEP->last_mut[client_index(a)] = 0;
+    KEEP->last_mut[client_index(a)] = KEEP->begun[client_index(a)] = 0;
 }
 
 void __attribute__((noinline, used)) privvm_reboot_phase_reattach(void)
