@@ -227,6 +227,8 @@ void domain_shutdown(struct domain *d, u32 reason)
         return;
     vcpu_down(d->vcpu);
     hv_printf("hv: d%u shut down (reason %u)\n", d->domid, reason);
+    if (d->slot == SLOT_DVM)              /* the driver VM never stops of its own will: a failure */
+        dvm_crashed(d);
     if (d->privileged) {                  /* the toolstack decides when the system stops */
         if (hv.bi.boot_flags & BOOT_DUMP_AT_EXIT)
             hv_dump("all");
