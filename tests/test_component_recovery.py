@@ -56,6 +56,7 @@ def test_recovery_per_component_validated_and_round_trips():
     assert SystemConfig(recovery="reboot").recovery_map == {"hv": "reboot", "dvm": "halt", "privvm": "halt"}
     assert SystemConfig(recovery="privvm_reboot").recovery_map["privvm"] == "privvm_reboot"
     assert config_from_dict(config_dict(c)) == c
+    assert c.recovery_spec == "hv=reboot,dvm=dvm_reboot,privvm=halt" and SystemConfig(recovery=c.recovery_spec) == c
     assert dataclasses.replace(c, recovery="halt").recovery_map == {"hv": "halt", "dvm": "dvm_reboot", "privvm": "halt"}
     for bad, match in (({"disk": "halt"}, r"recovery\['disk'\].*'hv', 'dvm', 'privvm'"),
                        ({"dvm": "privvm_reboot"}, r"dvm_recovery='privvm_reboot'.*'halt', 'dvm_reboot'"),

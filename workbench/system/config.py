@@ -169,6 +169,15 @@ class SystemConfig:
                              f"allowed 'halt' (or dvm=True)")
 
     @property
+    def recovery_spec(self) -> str:
+        """The recovery as text SystemConfig(recovery=...) takes back: the hypervisor's name alone when
+        the other components have none, else "hv=...,dvm=...,privvm=..."."""
+        m = self.recovery_map
+        if m["dvm"] == m["privvm"] == "halt":
+            return m["hv"]
+        return ",".join(f"{c}={v}" for c, v in m.items())
+
+    @property
     def recovery_map(self) -> dict[str, str]:
         """The recovery of each component: {"hv": ..., "dvm": ..., "privvm": ...}."""
         return {"hv": self.recovery, "dvm": self.dvm_recovery, "privvm": self.privvm_recovery}
