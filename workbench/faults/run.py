@@ -196,6 +196,7 @@ class _Run:
                 mech = self.mechanisms.get(d.component, self.recovery)
                 if getattr(mech, "in_place", False):      # the run goes on: recovery inside the system
                     self.in_place = mech
+                    self.results_at_detection = self.system.results()
                     mech.on_detect(self.system, d)
                     self._arm_health_probe()
                     deadline = max(deadline, m.cycle + int(self.timeout_factor * g.length))
@@ -319,6 +320,9 @@ class _Run:
         self.health = s.types["privvm"].view(m, "health_check_result") == 1
         self.event(m.cycle, f"health check {'ok' if self.health else 'failed'}; powered off")
         if affected:
+            # the failed component may have hurt an AppVM before it was detected (wrong data served)
+            early = any(r.state == "done" and r != gr for r, gr in zip(self.results_at_detection, g.results))
+            self.cause = "appvm_failed_before_detection" if early else mech.cause(reached)
             return self._report(t0, "recovery_failed", "appvm_lost", affected=affected, det=det)
         if not self.health:
             self.cause = mech.cause(reached)

@@ -5,7 +5,6 @@
 #include "privvm.h"
 
 struct appvm apps[MAX_APPVMS];
-u32 shared_page[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));  /* grant-copied by `hcall` */
 u32 napps, dom_exc_port, dom_exc_seen;
 static u32 timer_port, timer_seen;
 
@@ -94,8 +93,6 @@ int main(void)
     long p = evtchn_bind_virq(VIRQ_DOM_EXC);
     GASSERT(p > 0);
     dom_exc_port = p;
-    for (u32 i = 0; i < ARRAY_SIZE(shared_page); i++)
-        shared_page[i] = i * 0x9E3779B9u;
     timer_port = guest_timer_port();
     timer_seen = port_count[timer_port] - 1;   /* first heartbeat right away */
     if (start->reboots) {                      /* a microreboot: the domains exist, reconnect them */

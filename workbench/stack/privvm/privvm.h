@@ -23,7 +23,6 @@ extern struct appvm apps[MAX_APPVMS];   /* AppVM i of the configuration; read by
 extern struct appvm dvm;                /* the driver VM (domid 0 = there is none); same bookkeeping */
 extern u32 dvm_slots;                   /* virtio slots assigned to it (bit i = slot i) */
 extern u32 napps, dom_exc_port, dom_exc_seen;
-extern u32 shared_page[PAGE_SIZE / 4];
 struct appvm *app_by_domid(u32 domid);      /* an AppVM or the DVM */
 struct appvm *client(u32 k);                /* k < napps: AppVM k; k == napps: the DVM; else NULL */
 int work_pending(void *unused);
@@ -49,6 +48,7 @@ void dvm_failed(void);                                  /* crashed or hung: dvm_
 /* recovery/privvm_reboot.c: what survives a PrivVM microreboot */
 void privvm_keep_init(void);                            /* fresh boot: empty store, kept region */
 void keep_save(void);                                   /* bookkeeping changed */
+u32 *keep_shared_page(void);                            /* the page every AppVM gets a grant of */
 int privvm_reboot_resume(void);                         /* new instance: -> 0, or -1 (nothing kept) */
 int keep_seen_mutation(struct appvm *a, u32 req_id, const char *path, const char *val);
 void keep_note_mutation(struct appvm *a, u32 req_id);

@@ -157,7 +157,7 @@ int create_appvm(u32 i, const struct appvm_cfg *cfg)
     key_u32(a->domid, "iterations", a->cfg.iterations);
     key_u32(a->domid, "seed", a->cfg.seed);
     key_u32(a->domid, "appvm", i);
-    struct gnttab_grant g = { a->domid, (u32)(uptr)shared_page, 1, 0 };
+    struct gnttab_grant g = { a->domid, (u32)(uptr)keep_shared_page(), 1, 0 };
     if (hc_gnttab(GNTTABOP_grant, &g) == 0)
         key_u32(a->domid, "shared-gref", g.ref);
     add_devices(a, 0);

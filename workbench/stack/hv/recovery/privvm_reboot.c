@@ -68,6 +68,10 @@ static void reboot(struct timer *t)
 
 void privvm_reboot_start(struct domain *d)
 {
+    if (reboots >= COMPONENT_MAX_REBOOTS) {
+        hv_printf("hv: recovery 'privvm_reboot': failed %u times, giving up\n", reboots);
+        return;
+    }
     hv_printf("hv: recovery 'privvm_reboot': rebooting the PrivVM\n");
     reboot_timer = (struct timer){ .fn = reboot, .data = d, .hart = d->vcpu->hart };
     timer_set(&reboot_timer, now() + 1);

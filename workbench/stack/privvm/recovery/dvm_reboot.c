@@ -45,7 +45,9 @@ void dvm_monitor(void)
 /* The DVM crashed or hangs: reboot it if so configured, else leave it (reported once). */
 void dvm_failed(void)
 {
-    if (COMPONENT_RECOVERY_DVM(&start->io) != RECOVERY_dvm_reboot) {
+    if (COMPONENT_RECOVERY_DVM(&start->io) != RECOVERY_dvm_reboot || dvm_reboots >= COMPONENT_MAX_REBOOTS) {
+        if (dvm_reboots)
+            gprintf("privvm: dvm_reboot: failed %u times, giving up\n", dvm_reboots);
         dvm.done = 1;
         return;
     }

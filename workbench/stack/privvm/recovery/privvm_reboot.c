@@ -14,6 +14,8 @@
 #include "privvm.h"
 
 struct privvm_keep {
+    u32 shared_page[PAGE_SIZE / 4];        /* granted to every AppVM (`hcall` copies from it): it must
+                                              read the same while the PrivVM reboots (first: aligned) */
     u32 magic;
     u32 napps, dvm_slots;
     struct appvm apps[MAX_APPVMS];
@@ -25,12 +27,19 @@ struct privvm_keep {
 #define KEEP_MAGIC 0x5045454Bu             /* "KEEP" */
 #define KEEP ((struct privvm_keep *)(uptr)(start->slot_base + PRIVVM_KEEP_OFF))
 
-/* A fresh boot: an empty store in the kept region. */
+/* A fresh boot: an empty store in the kept region, and the shared page's content. */
 void privvm_keep_init(void)
 {
     memset(KEEP, 0, sizeof(*KEEP));
     KEEP->magic = KEEP_MAGIC;
     store_attach(KEEP->store, 1);
+    for (u32 i = 0; i < ARRAY_SIZE(KEEP->shared_page); i++)
+        KEEP->shared_page[i] = i * 0x9E3779B9u;
+}
+
+u32 *keep_shared_page(void)
+{
+    return KEEP->shared_page;
 }
 
 /* The bookkeeping the next instance needs (called whenever it changes). */
