@@ -172,10 +172,10 @@ def test_dvm_reboot_run_recovered_back_to_io_within_50_ms():
     r = run_fault(s, FailStop("dvm", 5_000, hart=1))
     assert (r.outcome, r.detected, r.failed_component, r.health_check) == ("recovered", "crash", "dvm", True)
     labels = [e for _, e in r.events]
-    assert [e for e in labels if e.startswith("phase: dvm_reboot")] == [
-        "phase: dvm_reboot_phase_destroyed", "phase: dvm_reboot_phase_created",
-        "phase: dvm_reboot_phase_rewired", "phase: dvm_reboot_phase_serving"]
-    assert 0 < r.recovery_latency_ms < 50
+    assert [e for e in labels if e.startswith("dvm_reboot: phase")] == [
+        "dvm_reboot: phase destroyed", "dvm_reboot: phase created", "dvm_reboot: phase rewired",
+        "dvm_reboot: phase serving"]
+    assert 0 < r.recovery_latency_ms < 50 and list(r.phases) == ["destroyed", "created", "rewired", "serving"]
 
 
 def test_dvm_crash_without_recovery_is_detected_not_recovered():
@@ -240,7 +240,7 @@ def test_privvm_crash_then_the_toolstack_creates_a_new_appvm():
     r = run_fault(s, FailStop("privvm", 3_000, hart=0))
     assert (r.outcome, r.detected, r.failed_component) == ("recovered", "crash", "privvm")
     assert r.health_check is True                    # a fresh AppVM, created after the reboot, completed
-    assert "phase: privvm_reboot_phase_reconnected" in [e for _, e in r.events]
+    assert list(r.phases) == ["teardown", "reload", "resume", "reattach", "reconnected"]
     assert r.recovery_latency_ms is not None and r.recovery_latency_ms > 0
 
 

@@ -24,8 +24,10 @@ int __attribute__((noinline, used)) privvm_reboot_phase_reload(struct domain *d)
     u32 entry = load_elf(d, &hv.bi.module[d->module]);
     if (!entry)
         return -1;
+    u32 hv_recoveries = d->shinfo->start.hv_recoveries;
     memset(d->shinfo, 0, PAGE_SIZE);           /* events, masks and upcall state of the old instance */
     privvm_start_info(d);
+    d->shinfo->start.hv_recoveries = hv_recoveries;
     d->shinfo->start.reboots = ++reboots;
     evtchn_init_domain(d);
     memset(&v->regs, 0, sizeof(v->regs));
