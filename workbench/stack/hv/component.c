@@ -25,8 +25,11 @@ void __attribute__((noinline, used)) privvm_hung(struct domain *d)
  * else leave it down; the AppVMs keep running without a toolstack. */
 void privvm_failed(struct domain *d, int hung)
 {
+    int recover = COMPONENT_RECOVERY_PRIVVM(&hv.bi.io) == RECOVERY_privvm_reboot;
     if (hung) {
         privvm_hung(d);
+        if (!recover)                 /* reported only: it may just be slow (a console in wall-clock time) */
+            return;
         LOCK(&d->lock);
         if (d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED)
             d->state = DOMSTATE_CRASHED;
@@ -35,7 +38,7 @@ void privvm_failed(struct domain *d, int hung)
     } else {
         privvm_crashed(d);
     }
-    if (COMPONENT_RECOVERY_PRIVVM(&hv.bi.io) == RECOVERY_privvm_reboot)
+    if (recover)
         privvm_reboot_start(d);
     else
         hv_printf("hv: no PrivVM recovery configured: it stays down\n");

@@ -3,6 +3,7 @@
  * event-channel pings, watches domain exits (VIRQ_DOM_EXC), and when every AppVM has finished prints
  * a status view and powers the system off. */
 #include "privvm.h"
+#include "console.h"
 
 struct appvm apps[MAX_APPVMS];
 u32 napps, dom_exc_port, dom_exc_seen;
@@ -52,6 +53,20 @@ static void tick(void)
     hc_heartbeat();
     hc_set_timer(guest_now() + PRIVVM_HEARTBEAT_TICKS);
     dvm_monitor();
+}
+
+/* Printing many lines (the store dump) takes long on a slow console (QEMU's, in wall-clock time):
+ * heartbeat with every line, or the hypervisor would call us hung. */
+static int hb_printf(const char *fmt, ...)
+{
+    char buf[CONSOLE_MAX_WRITE];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    hc_heartbeat();
+    gprintf("%s", buf);
+    return n;
 }
 
 /* Outcome of the health check, read by the workbench (faults/) through DWARF. */
@@ -133,14 +148,16 @@ int main(void)
         }
         keep_save();
     }
+    hc_heartbeat();
     status_view();
+    hc_heartbeat();
     /* after a reboot (the flag) or a hypervisor microreboot (the new instance counts it) */
     if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries)) && napps) {
         health_check_result = health_check() == 0 ? HEALTH_OK : HEALTH_FAILED;
         gprintf("privvm: health check %s\n", health_check_result == HEALTH_OK ? "ok" : "FAILED");
     }
     gprintf("privvm: config store contents:\n");
-    st_dump(gprintf);
+    st_dump(hb_printf);
     gprintf("privvm: all AppVMs finished, powering off\n");
     hc_shutdown(SHUTDOWN_poweroff);
     return 0;
