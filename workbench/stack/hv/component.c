@@ -4,6 +4,7 @@
  * hypervisor reports them, out of line so the workbench's detector can probe them, and where the
  * configured recovery of that component (boot_info.io.component_recovery) starts. */
 #include "hv.h"
+#include "store.h"
 
 void __attribute__((noinline, used)) dvm_crashed(struct domain *d)
 {
@@ -17,8 +18,44 @@ void __attribute__((noinline, used)) privvm_crashed(struct domain *d)
 
 void __attribute__((noinline, used)) privvm_hung(struct domain *d)
 {
-    hv_printf("hv: PrivVM d%u missed its heartbeat (last at %u, now %u)\n", d->domid, (u32)d->heartbeat,
+    hv_printf("hv: PrivVM d%u hangs (heartbeat at %u, now %u)\n", d->domid, (u32)d->heartbeat,
               (u32)now());
+}
+
+/* A PrivVM that still heartbeats but no longer serves the configuration store hangs too (its event
+ * loop runs, its service does not): a request that waits on some live domain's store ring, not
+ * taken, from one monitor check to the next (a whole DVM_HEARTBEAT_LIMIT).  Called by the monitor. */
+static u32 last_cons[MAX_SLOTS], waiting[MAX_SLOTS], stall_reported;
+
+int privvm_store_stalled(struct domain *priv)
+{
+    int stalled = 0;
+    for (u32 i = 0; i < MAX_DOMAINS; i++) {
+        struct domain *d = domain_at(i);
+        if (!d || d == priv || d->slot >= MAX_SLOTS)
+            continue;
+        u32 s = d->slot;
+        if (READ_ONCE(d->dying) || READ_ONCE(d->state) != DOMSTATE_RUNNING) {
+            waiting[s] = 0;
+            continue;
+        }
+        const struct store_ring_page *r = (const void *)(uptr)(d->base + SLOT_STORE_OFF);
+        u32 prod = READ_ONCE(r->req_prod), cons = READ_ONCE(r->req_cons);
+        if (prod != cons && waiting[s] && cons == last_cons[s])
+            stalled = 1;
+        waiting[s] = prod != cons;
+        last_cons[s] = cons;
+    }
+    if (!stalled || stall_reported)
+        return 0;
+    stall_reported = 1;                   /* once per instance: privvm_reboot_start clears it */
+    return 1;
+}
+
+void privvm_store_watch_reset(void)
+{
+    memset(waiting, 0, sizeof(waiting));
+    stall_reported = 0;
 }
 
 /* The PrivVM failed (crashed, or hung: its vCPU is taken down here): reboot it if so configured,

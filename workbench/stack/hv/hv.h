@@ -290,6 +290,8 @@ void privvm_start_info(struct domain *d);   /* the PrivVM's start info: configur
 /* component.c: failures of the DVM and the PrivVM, reported (and recovered) here */
 void dvm_crashed(struct domain *d);
 void privvm_failed(struct domain *d, int hung);
+int privvm_store_stalled(struct domain *priv);   /* a store request left waiting a whole period */
+void privvm_store_watch_reset(void);
 /* recovery/privvm_reboot.c, recovery/dvm_reboot.c */
 void privvm_reboot_start(struct domain *d);
 void dvm_reboot_reset_devices(struct domain *d);

@@ -194,6 +194,8 @@ static void hb_check(struct timer *t)
             /* the PrivVM is monitored here (the DVM by the PrivVM): the first miss is a hang */
             if (d->privileged && d->hb_missed == 1 && READ_ONCE(d->state) == DOMSTATE_RUNNING)
                 privvm_failed(d, 1);
+        } else if (d->privileged && READ_ONCE(d->state) == DOMSTATE_RUNNING && privvm_store_stalled(d)) {
+            privvm_failed(d, 1);          /* alive, but its store service is not */
         }
     }
 }

@@ -66,6 +66,7 @@ static void reboot(struct timer *t)
         return;
     }
     privvm_reboot_phase_resume(d);
+    privvm_store_watch_reset();
 }
 
 void privvm_reboot_start(struct domain *d)
