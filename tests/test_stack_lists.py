@@ -73,13 +73,18 @@ def test_python_lists_come_from_the_headers():
     assert config.workload_names() == tuple(w) and "none" not in config.workload_names()
     assert config.DEFAULT_ITERATIONS == {n: x.iterations for n, x in w.items()}
     assert abi.IO_WORKLOADS == tuple(n for n, x in w.items() if x.needs_dvm) == ("blk", "net")
-    assert config.RECOVERY_IMPLEMENTED == tuple(n for n, x in r.items() if x.implemented) == ("halt", "reboot", "rehype")
-    assert set(config.RECOVERY_PLANNED) == {"dvm_reboot", "privvm_reboot"}
+    assert config.RECOVERY_IMPLEMENTED == tuple(n for n, x in r.items() if x.implemented) \
+        == ("halt", "reboot", "rehype", "dvm_reboot", "privvm_reboot")
+    assert config.RECOVERY_PLANNED == ()
     for name in config.RECOVERY_PLANNED:
         with pytest.raises(NotImplementedError, match=name):
             SystemConfig(recovery=name)
-    with pytest.raises(ValueError, match=r"SystemConfig\.recovery='nope'.*'privvm_reboot'"):
+    with pytest.raises(ValueError, match=r"SystemConfig\.recovery='nope'.*'rehype'"):
         SystemConfig(recovery="nope")
+    # the components' own mechanisms, by their names' prefix
+    assert config.component_mechanisms("dvm") == ("halt", "dvm_reboot")
+    assert config.component_mechanisms("privvm") == ("halt", "privvm_reboot")
+    assert config.component_mechanisms("hv") == ("halt", "reboot", "rehype")
 
 
 def test_boot_info_carries_the_recovery_number():

@@ -230,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
                             "for net, the requests the network peer sends)")
         p.add_argument(seed, type=int, default=1, help="system seed (default 1)")
         if recovery:
-            p.add_argument("--recovery", default=None, help="recovery mechanism (default: the configuration's, halt)")
+            p.add_argument("--recovery", default=None,
+                           help="recovery per component: a name (the hypervisor's, or dvm_reboot / privvm_reboot) or "
+                                "'hv=rehype,dvm=dvm_reboot,privvm=privvm_reboot' (components left out: halt; default halt)")
             p.add_argument("--enhancements", default=None,
                            help="rehype's enhancements: all (default), none, or names separated by commas")
         p.add_argument("--disk-region", type=int, default=None, help="bytes of disk per AppVM (default 1 MiB)")

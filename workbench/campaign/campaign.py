@@ -110,7 +110,7 @@ class Campaign:
     def __repr__(self):
         sizes = self.sizes if isinstance(self.sizes, int) else ", ".join(f"{t} {k}" for t, k in self.sizes.items())
         return (f"Campaign(target={self.target!r}, fault_types={self.fault_types}, n={sizes}, seed={self.seed}, "
-                f"recovery={self.config.recovery!r})")
+                f"recovery={self.config.recovery_spec!r})")
 
     # -- running --
 

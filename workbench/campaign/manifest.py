@@ -79,7 +79,7 @@ def manifest(campaign, system) -> dict:
     c = campaign.config
     return {"format": FORMAT, "target": campaign.target, "fault_types": list(campaign.fault_types),
             "n": len(campaign.faults), "sizes": campaign.sizes, "seed": campaign.seed, "window": campaign.window,
-            "recovery": c.recovery, "config": config_dict(c),
+            "recovery": c.recovery_spec, "config": config_dict(c),
             "seeds": {"campaign": campaign.seed, "system": c.seed, "appvms": list(c.appvm_seeds),
                       "peer": c.peer_seed},
             "package_version": package_version(), "versions": package_versions(), "git_commit": git_commit(),

@@ -217,7 +217,7 @@ def system_summary(system) -> Summary:
     c = system.config
     facts = [("harts", str(c.harts)), ("AppVMs", ", ".join(c.appvms)),
              ("iterations", ", ".join(map(str, c.iterations))), ("seed", str(c.seed)),
-             ("recovery", c.recovery)]
+             ("recovery", c.recovery_spec)]
     if c.dvm:
         facts.append(("I/O", f"driver VM, disk {c.disk_size >> 10} KiB ({c.disk_region >> 10} KiB per AppVM)"
                              + (f", peer: {c.net_count} requests per net AppVM every {c.peer_interval:,} cycles, "

@@ -1,10 +1,13 @@
 """Failure detection: the one place that says what was detected, and when.
 
-Today: the hypervisor's panic path (a machine-mode exception or failed assertion: "crash"; the
-watchdog NMI: "hang"), seen at the entry of `panic()` by a PC probe (that gives the cycle and stops
-the run there, so the injector can act at once) and confirmed by the panic record the hypervisor
-fills in. Later issues add the DVM's and PrivVM's failures (a user-mode fault reported by the
-hypervisor, a missed heartbeat) here, as more `Detection` sources.
+Each source is a function of the stack reached on detection, seen by a PC probe (that gives the
+cycle and stops the run there, so the injector can act at once):
+- the hypervisor's panic path (a machine-mode exception or failed assertion: "crash"; the watchdog
+  NMI: "hang"), at the entry of `panic()`, confirmed by the panic record the hypervisor fills in;
+- a user-mode fault (or a crash the guest asked for) of the DVM or the PrivVM, reported by the
+  hypervisor (`dvm_crashed`, `privvm_crashed` in hv/component.c: "crash");
+- a missed heartbeat: the hypervisor monitors the PrivVM (`privvm_hung`), the PrivVM monitors the DVM
+  (`dvm_hung` in privvm/recovery/dvm_reboot.c): "hang".
 """
 from __future__ import annotations
 
@@ -19,8 +22,18 @@ class Detection:
     kind: str                    # "crash" or "hang"
     cycle: int                   # machine cycle (absolute) at which the failure was detected
     hart: int
-    source: str                  # "hv_panic" (later: "dvm_crash", "privvm_heartbeat", ...)
+    source: str                  # "hv_panic", "dvm_crash", "dvm_heartbeat", "privvm_crash", "privvm_heartbeat"
     detail: str = ""             # the panic record, when there is one
+    component: str = "hv"        # the component that failed: "hv", "dvm" or "privvm"
+
+
+# (image, function) -> (kind, component, source) of the component failures (the hv panic is apart)
+COMPONENT_SOURCES = {
+    ("hv", "dvm_crashed"): ("crash", "dvm", "dvm_crash"),
+    ("privvm", "dvm_hung"): ("hang", "dvm", "dvm_heartbeat"),
+    ("hv", "privvm_crashed"): ("crash", "privvm", "privvm_crash"),
+    ("hv", "privvm_hung"): ("hang", "privvm", "privvm_heartbeat"),
+}
 
 
 class Detector:
@@ -31,39 +44,49 @@ class Detector:
     def __init__(self, system):
         self.system = system
         self.panic_addr = system.types["hv"].address("panic")
+        self.sources = {system.types[img].address(fn): v for (img, fn), v in COMPONENT_SOURCES.items()
+                        if img in system.types}
         self.detection: Detection | None = None
+        self.later: list[Detection] = []          # failures detected after the first (during recovery)
         self._seen = 0
-        self._added = False
+        self._added: list[int] = []
 
     def arm(self) -> None:
         m = self.system.machine
-        self._added = self.panic_addr not in m._probes
-        if self._added:
-            m.add_probe(self.panic_addr, stop=True)
+        self._added = [a for a in (self.panic_addr, *self.sources) if a not in m._probes]
+        for a in self._added:
+            m.add_probe(a, stop=True)
         self._seen = len(m.probe_hits)
 
     def disarm(self) -> None:
-        if self._added:
-            self.system.machine.remove_probe(self.panic_addr)
-            self._added = False
+        for a in self._added:
+            self.system.machine.remove_probe(a)
+        self._added = []
 
     def on_stop(self, stop) -> Detection | None:
         """A new detection after this slice, or None."""
-        if self.detection is not None:
-            return None
         m = self.system.machine
         hits = m.probe_hits
-        new = [h for h in hits[self._seen:] if h[2] == self.panic_addr]
+        new = [self._detection(h) for h in hits[self._seen:] if h[2] == self.panic_addr or h[2] in self.sources]
         self._seen = len(hits)
+        if self.detection is not None:
+            self.later += new
+            return None
         if new:
-            cycle, hart, _ = new[0]
-            self.detection = Detection(self._kind(hart), cycle, hart, "hv_panic")
+            self.detection, self.later = new[0], new[1:]
             return self.detection
         rec = self.system.hv.panic
         if rec is not None:          # panic reached without passing its entry (a jump into its middle)
             self.detection = Detection(self._kind(rec.hart), m.cycle, rec.hart, "hv_panic", str(rec))
             return self.detection
         return None
+
+    def _detection(self, hit) -> Detection:
+        cycle, hart, addr = hit
+        if addr == self.panic_addr:
+            return Detection(self._kind(hart), cycle, hart, "hv_panic")
+        kind, component, source = self.sources[addr]
+        return Detection(kind, cycle, hart, source, component=component)
 
     def _kind(self, hart: int) -> str:
         """At the probe the record is not written yet: the cause the hart's trap entry saved in its
@@ -78,10 +101,10 @@ class Detector:
     def refine(self) -> Detection | None:
         """Once the panic path has run: kind and detail from the panic record (NMI -> hang)."""
         d = self.detection
-        if d is None:
-            return None
+        if d is None or d.component != "hv":
+            return d
         rec = self.system.hv.panic
         if rec is not None:
             self.detection = Detection("hang" if rec.mcause == NMI_CAUSE else "crash", d.cycle, d.hart, d.source,
-                                       str(rec))
+                                       str(rec), d.component)
         return self.detection

@@ -61,10 +61,15 @@ def live_ranges(system, target: str) -> tuple[tuple[int, int], ...]:
     """The target's live data, as [start, end) byte ranges read at the current machine state.
     Hypervisor: .data, .bss, the stacks of the harts in use (its `hv_stacks` and `k_stacks`), the root
     of the preserved heap and its allocated blocks.  A domain: its image's .data and .bss (its stack is
-    `guest_stack` in .bss; guests have no heap)."""
+    `guest_stack` in .bss; guests have no heap); the PrivVM also the region its microreboot keeps
+    (the configuration store and the toolstack's bookkeeping, past its image: privvm/recovery/)."""
     target_context(system, target)
     secs = image_sections(target_image(system, target))
     out = [secs[s] for s in (".data", ".bss") if s in secs]
+    if target == "privvm":
+        t = system.types["privvm"]
+        keep = P["SLOTS_BASE"] + P["SLOT_PRIVVM"] * P["SLOT_SIZE"] + P["PRIVVM_KEEP_OFF"]
+        out.append((keep, keep + t.type("privvm_keep").size + system.machine.read_u32(t.address("store_tree_size"))))
     if target == "hv":
         t, m, nh = system.types["hv"], system.machine, system.config.harts
         hv_stacks, k_stacks = t.address("hv_stacks"), t.address("k_stacks")

@@ -10,7 +10,7 @@ EARLY_STOPS = ("masked", "converged", "dormant")
 ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cycle", "detection_latency_ms",
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
-               "cycles", "wall_s", "early_stop", "cause", "cause_detail")
+               "cycles", "wall_s", "early_stop", "failed_component", "cause", "cause_detail")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class RunReport:
     early_stop: str | None             # "masked", "converged", "dormant" or None
     events: tuple[tuple[int, str], ...]
     panic: str | None = None           # the hypervisor's panic record, when it panicked
+    failed_component: str | None = None  # detected runs: "hv", "dvm" or "privvm" (Detection.component)
     cause: str | None = None           # failed recoveries: a name of include/recovery_cause_list.h
     cause_detail: str | None = None    # ... in words (the symbol, lock, domain, frame)
     phases: dict | None = None         # in-place recoveries: phase name -> ms since the previous one

@@ -62,7 +62,7 @@ class _Run:
     wall_budget_s = instruction_budget = at_end = None
 
     def __init__(self, system, fault, timeout_factor, convergence, masking=True):
-        from workbench.recovery import mechanism
+        from workbench.recovery import mechanisms
         self.system, self.fault = system, fault
         ctx = target_context(system, fault.target)
         if fault.hart >= system.config.harts:
@@ -74,7 +74,9 @@ class _Run:
                 raise ValueError(f"CodeFlip.addr={fault.addr:#x} is invalid: allowed None or an address in "
                                  f"{fault.target}'s code [{lo:#x}, {hi:#x})")
         self.ctx = ctx
-        self.recovery = mechanism(system.config.recovery)
+        self.mechanisms = mechanisms(system.config)       # per component
+        self.recovery = self.mechanisms["hv"]
+        self.active = self.recovery                        # the mechanism at work once a failure is detected
         self.timeout_factor, self.convergence, self.masking = timeout_factor, convergence, masking
         self.golden = golden_profile(system, fault.target)
         if isinstance(fault, MemoryFlip) and masking:
@@ -205,7 +207,12 @@ class _Run:
                     addr, word = self.repair
                     m.write(addr, word.to_bytes(4, "little"))
                     self.event(m.cycle, f"code repaired at {addr:#x}")
-                if self.recovery.in_place:
+                mech = self.mechanisms.get(d.component, self.recovery)
+                if mech.in_place:          # the run goes on: recovery inside the system
+                    self.active = mech
+                    on_detect = getattr(mech, "on_detect", None)
+                    if on_detect is not None:
+                        on_detect(self.system, d)
                     return "detected"
                 self.deadline = min(self.deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
@@ -306,7 +313,7 @@ class _Run:
         """A recovery in place: the stack recovers by itself while the run goes on. Phase probes
         time each phase; once the done phase is reached the run goes to its end; the mechanism
         names the cause when the recovery failed."""
-        s, m, g, mech = self.system, self.m, self.golden, self.recovery
+        s, m, g, mech = self.system, self.m, self.golden, self.active
         phases = dict((a, n) for n, a in mech.phase_symbols(s))
         first = next(iter(phases.values()))
         panic_addr = self.detector.panic_addr
@@ -409,4 +416,4 @@ class _Run:
             instructions=self.instr_done + m.instructions - self.instr0, cycles=self.rel(m.cycle),
             wall_s=time.perf_counter() - t0, early_stop=early, events=tuple(self.events),
             panic=getattr(self, "panic", None), cause=cause, cause_detail=cause_detail or None,
-            phases=dict(getattr(self, "phases", {})))
+            phases=dict(getattr(self, "phases", {})), failed_component=det.component if det else None)

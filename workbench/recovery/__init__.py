@@ -12,13 +12,15 @@ stack's own recovery code once a failure is detected.
   symbols mark its phases (`phase_image`, `phase_symbols`, in order; `done_phase` = recovery done),
   what to note at recovery done (`at_done`), which failure causes the finished run shows
   (`end_problems`) and how to name the cause of a failed recovery (`cause`). The DVM and PrivVM
-  microreboots implement the same interface.
+  microreboots implement the same interface (`recovery/inplace.py` has what they share,
+  `dvm_reboot.py` / `privvm_reboot.py` their phases). Each component has its own mechanism
+  (`SystemConfig.recovery_map`); `mechanisms(config)` gives them.
 """
 from __future__ import annotations
 
 from workbench.stack import abi
 
-IMPLEMENTED = ("halt", "reboot", "rehype")
+IMPLEMENTED = ("halt", "reboot", "rehype", "dvm_reboot", "privvm_reboot")
 
 
 class Halt:
@@ -51,4 +53,15 @@ def mechanism(name: str):
     if name == "rehype":
         from workbench.recovery.rehype import ReHype
         return ReHype()
+    if name == "dvm_reboot":
+        from workbench.recovery.dvm_reboot import DvmReboot
+        return DvmReboot()
+    if name == "privvm_reboot":
+        from workbench.recovery.privvm_reboot import PrivvmReboot
+        return PrivvmReboot()
     raise NotImplementedError(f"recovery {name!r} is not implemented yet; implemented: {', '.join(IMPLEMENTED)}")
+
+
+def mechanisms(config) -> dict:
+    """component -> the Python half of its recovery, for every component of `config`."""
+    return {c: mechanism(name) for c, name in config.recovery_map.items()}

@@ -130,7 +130,8 @@ def pack_boot_info(*, nharts: int, appvms: Sequence[tuple[str, int, int]], modul
                    ram_size: int = 64 << 20, recovery: int = 0, recovery_flags: int = 0,
                    panic_action: int = PANIC_POWEROFF_FAIL, slice_ticks: int = 0, watchdog_ticks: int = 0,
                    boot_flags: int = 0, sys_flags: int = 0, harts_of: Sequence[int] | None = None,
-                   disk_region: int = 0, net_count: int = 0, dvm_restart: int = 0) -> bytes:
+                   disk_region: int = 0, net_count: int = 0, dvm_restart: int = 0,
+                   dvm_recovery: int = 0, privvm_recovery: int = 0) -> bytes:
     """The boot-info block (include/bootinfo.h, version 2): all u32, little endian.
 
     appvms: (workload name, iterations, seed) per AppVM; modules: (kind, slot, addr, size).
@@ -138,12 +139,17 @@ def pack_boot_info(*, nharts: int, appvms: Sequence[tuple[str, int, int]], modul
     net_count: requests the peer sends each `net` AppVM (0 = that AppVM's iterations);
     dvm_restart: test hook, the DVM restarts its devices and backends once after answering this many
     block requests (0 = never): the frontends must reconnect and resubmit.
+    dvm_recovery / privvm_recovery: the recovery of the DVM and of the PrivVM (numbers of
+    include/recovery_list.h; 0 = halt: none), packed into io_config.component_recovery.
     """
     if disk_region < 0 or disk_region % BLK_BLOCK or disk_region >= 1 << 32:
         raise ValueError(f"disk_region: a multiple of {BLK_BLOCK} below 4 GiB, got {disk_region}")
     for name, v in (("net_count", net_count), ("dvm_restart", dvm_restart)):
         if not 0 <= v < 1 << 32:
             raise ValueError(f"{name}: 0 .. 2**32-1, got {v}")
+    for name, v in (("dvm_recovery", dvm_recovery), ("privvm_recovery", privvm_recovery)):
+        if not 0 <= v < 256:
+            raise ValueError(f"{name}: a recovery number 0..255, got {v}")
     wl = workload_ids()
     max_mod, max_app = P["MAX_MODULES"], P["MAX_SLOTS"] - P["SLOT_APPVM0"]
     if len(modules) > max_mod:
@@ -164,7 +170,7 @@ def pack_boot_info(*, nharts: int, appvms: Sequence[tuple[str, int, int]], modul
             words += [wl[name], iters, seed, hart]
         else:
             words += [0, 0, 0, 0]
-    words += [disk_region, net_count, dvm_restart, 0]     # struct io_config
+    words += [disk_region, net_count, dvm_restart, dvm_recovery | privvm_recovery << 8]     # struct io_config
     return struct.pack(f"<{len(words)}I", *words)
 
 

@@ -27,12 +27,14 @@ GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c", "lib/xen
 HV_SRCS = ["hv/start.S", "hv/setup.c", "hv/trap.c", "hv/hypercall.c", "hv/console.c", "hv/sched.c",
            "hv/timer.c", "hv/event_channel.c", "hv/grant_table.c", "hv/multicall.c", "hv/domctl.c",
            "hv/domain.c", "hv/heap.c", "hv/pmp.c", "hv/physdev.c", "hv/panic.c", "hv/dump.c",
-           "hv/recovery/recovery.c"] + [f"hv/recovery/{name}.c" for name in abi.enhancements()]
-PRIVVM_SRCS = ["privvm/main.c", "privvm/toolstack.c", "privvm/store_server.c", "privvm/store_tree.c"]
+           "hv/component.c", "hv/recovery/recovery.c", "hv/recovery/dvm_reboot.c", "hv/recovery/privvm_reboot.c"] \
+    + [f"hv/recovery/{name}.c" for name in abi.enhancements()]
+PRIVVM_SRCS = ["privvm/main.c", "privvm/toolstack.c", "privvm/store_server.c", "privvm/store_tree.c",
+               "privvm/recovery/dvm_reboot.c", "privvm/recovery/privvm_reboot.c"]
 APPVM_SRCS = ["appvm/main.c", "appvm/wl_compute.c", "appvm/wl_hcall.c", "appvm/wl_faulty.c", "appvm/frontend.c",
               "appvm/blkfront.c", "appvm/netfront.c", "appvm/wl_blk.c", "appvm/wl_net.c"]
 DVM_SRCS = ["dvm/main.c", "dvm/virtio.c", "dvm/virtio_blk.c", "dvm/virtio_net.c", "dvm/backend.c", "dvm/blkback.c",
-            "dvm/netback.c", "dvm/bridge.c"]
+            "dvm/netback.c", "dvm/bridge.c", "dvm/recovery/dvm_reboot.c"]
 # Pure-logic C compiled for the host and run by the tests (STYLE: Xen's tools/tests).
 HOST_TESTS = {"store_tree": ["privvm/store_tree_test.c", "privvm/store_tree.c"] + LIB_SRCS}
 
@@ -41,8 +43,10 @@ HOST_TESTS = {"store_tree": ["privvm/store_tree_test.c", "privvm/store_tree.c"] 
 
 def _guest_script(slot: int, outdir: Path) -> Path:
     base = P["SLOTS_BASE"] + slot * P["SLOT_SIZE"]
+    # the PrivVM's image ends where what survives its microreboot begins (privvm/recovery/)
+    limit = base + (P["PRIVVM_KEEP_OFF"] if slot == P["SLOT_PRIVVM"] else P["SLOT_SIZE"])
     text = (LIB / "guest.ld.in").read_text()
-    text = text.replace("@BASE@", hex(base + P["SLOT_IMAGE_OFF"])).replace("@LIMIT@", hex(base + P["SLOT_SIZE"]))
+    text = text.replace("@BASE@", hex(base + P["SLOT_IMAGE_OFF"])).replace("@LIMIT@", hex(limit))
     path = outdir / f"guest_s{slot}.ld"
     path.write_text(text)
     return path

@@ -13,6 +13,42 @@ MAX_APPVMS = abi.P["MAX_SLOTS"] - abi.P["SLOT_APPVM0"]
 # Both lists are include/recovery_list.h's and include/workload_list.h's (the C reads the same lines).
 RECOVERY_IMPLEMENTED = tuple(r.name for r in abi.recovery_mechanisms().values() if r.implemented)
 RECOVERY_PLANNED = tuple(r.name for r in abi.recovery_mechanisms().values() if not r.implemented)
+# Recovery per component: a mechanism named "<component>_..." recovers that component, any other
+# the hypervisor; "halt" (no recovery) is valid for all, and the default of a component not named.
+COMPONENTS = ("hv", "dvm", "privvm")
+
+
+def component_mechanisms(component: str) -> tuple[str, ...]:
+    """Mechanisms of include/recovery_list.h that recover `component` (implemented or planned)."""
+    names = tuple(abi.recovery_mechanisms())
+    if component == "hv":
+        return tuple(n for n in names if not any(n.startswith(c + "_") for c in COMPONENTS[1:]))
+    return ("halt",) + tuple(n for n in names if n.startswith(component + "_"))
+
+
+def parse_recovery(value) -> dict[str, str]:
+    """{"hv": ..., "dvm": ..., "privvm": ...} from SystemConfig.recovery's forms: a mapping (missing
+    components: "halt"), "hv=rehype,dvm=dvm_reboot" (the same as text), or one name: a component's own
+    mechanism (dvm_reboot, privvm_reboot) recovers that component, any other name is the hypervisor's."""
+    if isinstance(value, str) and "=" in value:
+        items = {}
+        for part in value.split(","):
+            k, sep, v = part.partition("=")
+            if not sep or not k.strip() or not v.strip():
+                raise ValueError(f"SystemConfig.recovery={value!r} is invalid: allowed 'component=mechanism' pairs "
+                                 f"separated by commas, components {_choices(COMPONENTS)}")
+            items[k.strip()] = v.strip()
+        value = items
+    if isinstance(value, str):
+        owner = next((c for c in COMPONENTS[1:] if value.startswith(c + "_")), "hv")
+        value = {owner: value}
+    if not isinstance(value, dict):
+        raise ValueError(f"SystemConfig.recovery={value!r} is invalid: allowed a mechanism name, a mapping "
+                         f"component -> mechanism with components {_choices(COMPONENTS)}, or 'hv=...,dvm=...'")
+    for k in value:
+        if k not in COMPONENTS:
+            raise ValueError(f"SystemConfig.recovery[{k!r}] is invalid: allowed components {_choices(COMPONENTS)}")
+    return {c: value.get(c, "halt") for c in COMPONENTS}
 # include/enhancement_list.h, in the papers' order: ReHype's nine switchable enhancements.
 ALL_ENHANCEMENTS = tuple(abi.enhancements())
 DEFAULT_ITERATIONS = {w.name: w.iterations for w in abi.workloads().values()}
@@ -40,7 +76,12 @@ class SystemConfig:
     """What to boot. `iterations`: one per AppVM, one int for all, or None for per-workload defaults.
 
     Each AppVM's seed is derived from `seed` and its index (`appvm_seeds`), so one number reproduces
-    the whole system. `recovery` names a mechanism of DESIGN section 6; "halt" and "reboot" exist so far.
+    the whole system. `recovery`: the mechanisms of DESIGN section 6, per component: a mapping
+    {"hv": "rehype", "dvm": "dvm_reboot", "privvm": "privvm_reboot"} (a component left out gets "halt":
+    its failure is detected and nothing recovers it), the same as text "hv=rehype,dvm=dvm_reboot", or one
+    name (a string means the hypervisor's, except a component's own dvm_reboot / privvm_reboot).  It
+    is stored split: `recovery` the hypervisor's, `dvm_recovery` and `privvm_recovery` (a mapping
+    given to `recovery` sets all three; `recovery_map` gives them back as a mapping).
     `enhancements`: the ReHype enhancements switched on (names of ALL_ENHANCEMENTS, any order; stored
     in the papers' order); default all of them, `()` for basic ReHype. They take effect only under
     `rehype` and are passed in the boot-info block, so no rebuild is needed.
@@ -61,6 +102,8 @@ class SystemConfig:
     quantum: int = 1000
     ram_size: int = 64 << 20
     recovery: str = "halt"
+    dvm_recovery: str = "halt"
+    privvm_recovery: str = "halt"
     dvm: bool | None = None
     disk_region: int = abi.DEFAULT_DISK_REGION
     disk_size: int | None = None
@@ -102,14 +145,42 @@ class SystemConfig:
             bad("quantum", "1..1000000 cycles")
         if not _is_int(self.ram_size) or self.ram_size % (1 << 20) or not 32 << 20 <= self.ram_size <= 1 << 30:
             bad("ram_size", "a multiple of 1 MiB from 32 MiB to 1 GiB")
-        if self.recovery in RECOVERY_PLANNED:
-            raise NotImplementedError(f"SystemConfig.recovery={self.recovery!r} is not implemented yet; "
-                                      f"implemented: {_choices(RECOVERY_IMPLEMENTED)}")
-        if self.recovery not in RECOVERY_IMPLEMENTED:
-            bad("recovery", _choices(RECOVERY_IMPLEMENTED + RECOVERY_PLANNED)
-                + f" (implemented: {_choices(RECOVERY_IMPLEMENTED)})")
         self._check_io(bad)
+        self._check_recovery()
         self._check_enhancements(bad)
+
+    def _check_recovery(self):
+        given = self.recovery
+        m = parse_recovery(given)
+        if isinstance(given, str) and "=" not in given:     # one name: the other fields stay
+            owner = next(c for c, v in m.items() if v == given) if given != "halt" else "hv"
+            m = {"hv": "halt" if owner != "hv" else given, "dvm": self.dvm_recovery,
+                 "privvm": self.privvm_recovery, owner: given}
+        for comp, field in (("hv", "recovery"), ("dvm", "dvm_recovery"), ("privvm", "privvm_recovery")):
+            name, allowed = m[comp], component_mechanisms(comp)
+            if not isinstance(name, str) or name not in allowed:
+                raise ValueError(f"SystemConfig.{field}={name!r} is invalid for the {comp}: allowed {_choices(allowed)}")
+            if name in RECOVERY_PLANNED:
+                raise NotImplementedError(f"SystemConfig.{field}={name!r} is not implemented yet; "
+                                          f"implemented: {_choices(RECOVERY_IMPLEMENTED)}")
+            object.__setattr__(self, field, name)
+        if (self.dvm_recovery != "halt") and not self.dvm:
+            raise ValueError(f"SystemConfig.dvm_recovery={self.dvm_recovery!r} is invalid without a driver VM: "
+                             f"allowed 'halt' (or dvm=True)")
+
+    @property
+    def recovery_spec(self) -> str:
+        """The recovery as text SystemConfig(recovery=...) takes back: the hypervisor's name alone when
+        the other components have none, else "hv=...,dvm=...,privvm=..."."""
+        m = self.recovery_map
+        if m["dvm"] == m["privvm"] == "halt":
+            return m["hv"]
+        return ",".join(f"{c}={v}" for c, v in m.items())
+
+    @property
+    def recovery_map(self) -> dict[str, str]:
+        """The recovery of each component: {"hv": ..., "dvm": ..., "privvm": ...}."""
+        return {"hv": self.recovery, "dvm": self.dvm_recovery, "privvm": self.privvm_recovery}
 
     def _check_enhancements(self, bad):
         e = self.enhancements

@@ -75,6 +75,8 @@ class System(SummaryReprs):
                                     modules=[(k, s, a, p.stat().st_size) for k, s, a, p in self.modules()],
                                     disk_region=c.disk_region, net_count=c.net_count, dvm_restart=c.dvm_restart,
                                     recovery=self.recovery_kind, recovery_flags=c.recovery_flags,
+                                    dvm_recovery=abi.recovery_mechanisms()[c.dvm_recovery].id,
+                                    privvm_recovery=abi.recovery_mechanisms()[c.privvm_recovery].id,
                                     sys_flags=sys_flags)
 
     @property

@@ -99,6 +99,14 @@ int frontend_check(struct frontend *f)
     f->changed = 0;
     if (xb_state(f->be_dir) == XB_CONNECTED)
         return 0;
+    char be[STORE_MAX_PATH];                  /* a new driver VM: the toolstack moved our backend */
+    if (xb_read_str(f->dir, "backend", be, sizeof(be)) == 0 && be[0] && strcmp(be, f->be_dir)) {
+        strlcpy(f->be_dir, be, sizeof(f->be_dir));
+        char w[STORE_MAX_PATH];
+        snprintf(w, sizeof(w), "%s/state", f->be_dir);
+        store_watch(w, f->type, be_changed);
+        gprintf("appvm: %s backend moved to %s\n", f->type, f->be_dir);
+    }
     gprintf("appvm: %s backend left Connected: reconnecting\n", f->type);
     f->reconnects++;
     if (frontend_connect(f) < 0)

@@ -13,6 +13,7 @@ struct vbd {
     u32 start, sectors;              /* the AppVM's disk region */
     u32 req_cons;                    /* next request to take from the ring */
     u32 gen;                         /* connection number: answers for an older one are dropped */
+    u32 served;                      /* requests answered, across reconnects (read by the workbench) */
 };
 static struct vbd vbds[MAX_FRONTENDS];
 
@@ -78,6 +79,7 @@ static void respond(struct vbd *v, const struct blkif_request *req, s32 status)
     WRITE_ONCE(r->rsp_prod, p + 1);
     evtchn_send(v->b.port);
     dvm_stats[ST_BLK_REQS]++;
+    v->served++;
     if (status)
         dvm_stats[ST_BLK_ERRS]++;
 }

@@ -66,6 +66,9 @@ void bridge_from_wire(const u8 *frame, u32 len);
 int bridge_from_vif(const u8 *frame, u32 len, u32 tag);  /* -> 1 delivered here, 0 queued on the
                                                    wire (vnet_tx_done reports tag), -1 wire busy */
 
+/* recovery/dvm_reboot.c */
+void dvm_reboot_init(const char *dir);
+void dvm_reboot_check_serving(void);
 /* main.c */
 void dvm_store_changed(const char *path, const char *token);   /* watch callback: rescan */
 extern u32 dvm_stats[8];                       /* counters, read by the workbench */

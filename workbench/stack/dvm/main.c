@@ -77,6 +77,7 @@ int main(void)
     xb_read_u32(dir, "io-slots", &mask);
     u32 restart_after = 0;
     xb_read_u32(dir, "test-restart", &restart_after);
+    dvm_reboot_init(dir);
     devices_init(mask);
     if (vblk_irq)
         blk_port = bind_irq(vblk_irq);
@@ -107,6 +108,7 @@ int main(void)
         }
         while (blkback_work() | netback_work())
             ;
+        dvm_reboot_check_serving();
         if (restart_after && dvm_stats[ST_BLK_REQS] >= restart_after) {
             restart_after = 0;
             restart_io(mask);

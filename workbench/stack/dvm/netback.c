@@ -10,6 +10,7 @@ struct vif {
     u8 mac[6];                       /* from the toolstack (backend key "mac") */
     u32 tx_cons, rx_cons;            /* next tx / rx request to take from the ring */
     u32 gen;                         /* connection number: answers for an older one are dropped */
+    u32 served;                      /* tx requests answered, across reconnects (read by the workbench) */
 };
 static struct vif vifs[MAX_FRONTENDS];
 static struct {                      /* frames on the NIC, by tag: whose request to answer when sent */
@@ -130,6 +131,7 @@ static void tx_respond(struct vif *v, u32 id, s32 status)
     WRITE_ONCE(r->tx_rsp_prod, p + 1);
     evtchn_send(v->b.port);
     dvm_stats[ST_NET_TX]++;
+    v->served++;
 }
 
 /* Answer the frames the NIC has sent, then transmit what the AppVMs queued while the NIC has room. */

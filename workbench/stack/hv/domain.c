@@ -82,7 +82,7 @@ struct elf32_phdr {
 #define EM_RISCV 243
 
 /* Copy the module's loadable segments into d's slot; returns the entry point or 0. */
-static u32 load_elf(struct domain *d, const struct boot_module *m)
+u32 load_elf(struct domain *d, const struct boot_module *m)
 {
     const u8 *img = (const u8 *)(uptr)m->addr;
     struct elf32_ehdr eh;
@@ -227,6 +227,8 @@ void domain_shutdown(struct domain *d, u32 reason)
         return;
     vcpu_down(d->vcpu);
     hv_printf("hv: d%u shut down (reason %u)\n", d->domid, reason);
+    if (d->slot == SLOT_DVM)              /* the driver VM never stops of its own will: a failure */
+        dvm_crashed(d);
     if (d->privileged) {                  /* the toolstack decides when the system stops */
         if (hv.bi.boot_flags & BOOT_DUMP_AT_EXIT)
             hv_dump("all");
@@ -238,7 +240,8 @@ void domain_shutdown(struct domain *d, u32 reason)
     notify_toolstack(d);
 }
 
-void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval)
+/* Mark d crashed and take its vCPU down; -> 0 if it was already down. */
+static int kill(struct domain *d, u32 cause, u32 pc, u32 tval)
 {
     LOCK(&d->lock);
     int was_alive = d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED;
@@ -250,11 +253,22 @@ void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval)
         d->crash_tval = tval;
     }
     spin_unlock(&d->lock);
-    if (!was_alive)
+    if (was_alive)
+        vcpu_down(d->vcpu);
+    return was_alive;
+}
+
+/* A fault (or the guest's own crash request): for the DVM and the PrivVM a component failure. */
+void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval)
+{
+    if (!kill(d, cause, pc, tval))
         return;
-    vcpu_down(d->vcpu);
-    if (d->privileged)
-        panic("domain_crash", "the PrivVM crashed");   /* privvm_reboot recovery comes later */
+    if (d->privileged) {
+        privvm_failed(d, 0);
+        return;
+    }
+    if (d->slot == SLOT_DVM)
+        dvm_crashed(d);
     notify_toolstack(d);
 }
 
@@ -267,8 +281,8 @@ long domain_destroy(struct domain *d)
     struct preserved *p = PRESERVED;
     if (d->privileged)
         return -EPERM;
-    if (d->state == DOMSTATE_RUNNING || d->state == DOMSTATE_PAUSED)
-        domain_crash(d, 0, 0, 0);
+    if (kill(d, 0, 0, 0))                 /* the toolstack's decision, not a failure to report */
+        notify_toolstack(d);
     struct percpu *pc = &percpu[d->vcpu->hart];
     LOCK(&pc->rq_lock);                   /* schedule() clears `running` under it */
     int busy = d->vcpu->running || d->vcpu->on_rq;
@@ -283,6 +297,8 @@ long domain_destroy(struct domain *d)
         return -ESRCH;
     evtchn_close_all(d);
     gnttab_release_all(d);
+    if (d->ndev)
+        dvm_reboot_reset_devices(d);      /* no DMA into a dead driver VM's buffers */
     physdev_release(d);
     put_domain(d);
     return 0;

@@ -14,6 +14,7 @@ static long getinfo(struct domain *d, struct domctl_getinfo *o)
     o->crash_tval = d->crash_tval;
     u64 hb = d->heartbeat;
     o->heartbeat_age = hb ? (u32)(now() - hb) : ~0u;
+    o->store_port = d->shinfo->start.store_port;
     return 0;
 }
 

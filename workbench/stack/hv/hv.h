@@ -291,6 +291,16 @@ void put_domain(struct domain *d);
 struct domain *domain_create(u32 module, u32 hart, u32 appvm_index, long *err);
 long domain_destroy(struct domain *d);
 void domain_crash(struct domain *d, u32 cause, u32 pc, u32 tval);
+u32 load_elf(struct domain *d, const struct boot_module *m);   /* -> entry point, or 0 */
+void privvm_start_info(struct domain *d);   /* the PrivVM's start info: configuration and modules */
+/* component.c: failures of the DVM and the PrivVM, reported (and recovered) here */
+void dvm_crashed(struct domain *d);
+void privvm_failed(struct domain *d, int hung);
+int privvm_store_stalled(struct domain *priv);   /* a store request left waiting a whole period */
+void privvm_store_watch_reset(void);
+/* recovery/privvm_reboot.c, recovery/dvm_reboot.c */
+void privvm_reboot_start(struct domain *d);
+void dvm_reboot_reset_devices(struct domain *d);
 void domain_shutdown(struct domain *d, u32 reason);
 void domain_pause(struct domain *d, int pause);
 int guest_range_ok(struct domain *d, u32 addr, u32 len);

@@ -122,6 +122,25 @@ static void percpu_init(u32 h)
     pc->kstack_top = (u32)(uptr)(k_stacks + K_STACK_SIZE * (h + 1));
 }
 
+/* The PrivVM's start info beyond what every domain gets: the system configuration and modules. */
+void privvm_start_info(struct domain *d)
+{
+    struct start_info *si = &d->shinfo->start;
+    si->magic = START_MAGIC;
+    si->domid = d->domid;
+    si->slot = d->slot;
+    si->slot_base = d->base;
+    si->slot_size = d->size;
+    si->nharts = hv.nharts;
+    si->store_ring = d->base + SLOT_STORE_OFF;
+    si->appvm_index = ~0u;
+    si->privileged = 1;
+    memcpy(&si->sys, &hv.bi.sys, sizeof(hv.bi.sys));
+    si->nmodules = hv.bi.nmodules;
+    memcpy(si->module, hv.bi.module, sizeof(hv.bi.module));
+    si->io = hv.bi.io;
+}
+
 /* Per-hart bring-up common to all harts, then into the scheduler. */
 static void __attribute__((noreturn)) hart_start(u32 h)
 {
@@ -167,11 +186,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
         if (!d)
             panic("hart_start", "cannot create the PrivVM from its boot module");
         d->privileged = 1;
-        d->shinfo->start.privileged = 1;
-        memcpy(&d->shinfo->start.sys, &hv.bi.sys, sizeof(hv.bi.sys));
-        d->shinfo->start.nmodules = hv.bi.nmodules;
-        memcpy(d->shinfo->start.module, hv.bi.module, sizeof(hv.bi.module));
-        d->shinfo->start.io = hv.bi.io;
+        privvm_start_info(d);
         domain_pause(d, 0);
         if (hv.bi.boot_flags & BOOT_TEST_PANIC)
             (void)mmio_read(0x00F00000);              /* no device there: an access fault in M mode */

@@ -22,6 +22,8 @@ _start:
 
 reset_entry:
   csrw mie, zero
+  csrci mstatus, 8             # MIE off: a hart NMI'd in a guest (MIE set there) and restarted by a
+                               # microreboot must not take interrupts in M mode during the boot
   csrr t0, mhartid
   li t1, MAX_HARTS
   bgeu t0, t1, 2f              # more harts than we have stacks for: park

@@ -189,8 +189,14 @@ static void hb_check(struct timer *t)
         struct domain *d = READ_ONCE(p->dom[i]);
         if (!d || d->magic != DOMAIN_MAGIC || d->dying || (d->slot != SLOT_PRIVVM && d->slot != SLOT_DVM))
             continue;
-        if (d->heartbeat && t_now - d->heartbeat > t->period)
+        if (d->heartbeat && d->heartbeat <= t_now && t_now - d->heartbeat > t->period) {
             d->hb_missed++;
+            /* the PrivVM is monitored here (the DVM by the PrivVM): the first miss is a hang */
+            if (d->privileged && d->hb_missed == 1 && READ_ONCE(d->state) == DOMSTATE_RUNNING)
+                privvm_failed(d, 1);
+        } else if (d->privileged && READ_ONCE(d->state) == DOMSTATE_RUNNING && privvm_store_stalled(d)) {
+            privvm_failed(d, 1);          /* alive, but its store service is not */
+        }
     }
 }
 

@@ -40,8 +40,11 @@ struct io_config {
                          AppVM's own iterations */
     u32 dvm_restart;  /* test hook: the DVM restarts its devices and backends once, after answering
                          this many block requests (0 = never) */
-    u32 reserved;
+    u32 component_recovery;  /* recovery of the other components: bits 0..7 the DVM's, 8..15 the
+                                PrivVM's (enum recovery_kind; RECOVERY_halt = none) */
 };
+#define COMPONENT_RECOVERY_DVM(io)    ((io)->component_recovery & 0xFF)
+#define COMPONENT_RECOVERY_PRIVVM(io) (((io)->component_recovery >> 8) & 0xFF)
 #define IO_DEFAULT_REGION (1u << 20)
 
 #define SYS_HEALTH_CHECK (1u << 0)  /* after the AppVMs: destroy AppVM 0, create a fresh one, run it */

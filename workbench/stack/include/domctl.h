@@ -45,6 +45,7 @@ struct domctl_getinfo {
     u32 crash_pc;     /* OUT */
     u32 crash_tval;   /* OUT */
     u32 heartbeat_age;/* OUT: mtime ticks since the last heartbeat (~0 = never) */
+    u32 store_port;   /* OUT: the domain's end of its config-store channel (0 = none) */
 };
 enum vcpu_state { VCPU_RUNNABLE = 0, VCPU_RUNNING = 1, VCPU_BLOCKED = 2, VCPU_DOWN = 3 };
 #endif

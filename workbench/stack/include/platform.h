@@ -60,6 +60,12 @@
 #define MAX_APPVMS       (MAX_SLOTS - SLOT_APPVM0)
 #define DVM_HEARTBEAT_TICKS 10000u     /* the driver VM's heartbeat period (1 ms of mtime) */
 #define DVM_HEARTBEAT_LIMIT 100000u    /* the PrivVM calls it late after 10 ms */
+#define PRIVVM_HEARTBEAT_TICKS 10000u  /* the PrivVM's heartbeat period (1 ms); the hv's monitor
+                                          declares it hung when one is older than DVM_HEARTBEAT_LIMIT */
+#define COMPONENT_MAX_REBOOTS 3        /* a DVM or PrivVM that fails again after this many
+                                          microreboots stays down (no endless reboot loop) */
+#define PRIVVM_KEEP_OFF  0x00180000u   /* PrivVM slot: what survives its microreboot (store, toolstack
+                                          bookkeeping), past the image (guest.ld limit) */
 
 #define MAX_HARTS        8
 

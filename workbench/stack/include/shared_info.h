@@ -39,6 +39,7 @@ struct start_info {
     struct io_config io;               /* PrivVM only: split I/O configuration */
     u32 hv_recoveries;                 /* hypervisor microreboots so far (a new instance counts them in
                                           the PrivVM's: its toolstack then runs the health check) */
+    u32 reboots;                       /* PrivVM only: microreboots so far (0 = first boot) */
 };
 #define START_MAGIC 0x54525453u        /* "STRT" */
 

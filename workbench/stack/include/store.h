@@ -33,5 +33,7 @@ struct store_ring_page {
     u32 rsp_prod, rsp_cons;
     u8 req[STORE_RING_SIZE];
     u8 rsp[STORE_RING_SIZE];
+    u32 server_gen;        /* bumped by a PrivVM that reconnected after a microreboot: the client
+                              resends its request in flight and registers its watches again */
 };
 #endif

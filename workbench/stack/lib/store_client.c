@@ -6,6 +6,8 @@
 
 static struct store_ring_page *ring;
 static u32 port, next_id;
+static u32 gen_seen;                 /* ring->server_gen when we last (re)connected */
+static u32 rewatch;                  /* the store server rebooted: register our watches again */
 
 #define MAX_WATCHES 16
 static struct { char path[STORE_MAX_PATH]; char token[16]; store_watch_cb cb; } watches[MAX_WATCHES];
@@ -18,7 +20,16 @@ void store_client_init(void)
     ring = (struct store_ring_page *)(uptr)start->store_ring;
     port = start->store_port;
     GASSERT(ring && port);
+    gen_seen = ring->server_gen;
 }
+
+/* A new PrivVM instance reconnected us (privvm_reboot): what it may have lost goes again. */
+static int server_rebooted(void)
+{
+    return READ_ONCE(ring->server_gen) != gen_seen;
+}
+
+static int rsp_or_reboot(void *unused);
 
 static int rsp_ready(void *unused)
 {
@@ -77,7 +88,18 @@ static u32 request(u32 type, const char *a, const char *b, char *buf, u32 size)
         wait_port(port, port_count[port]);
     evtchn_send(port);
     for (;;) {
-        guest_wait(rsp_ready, NULL);
+        guest_wait(rsp_or_reboot, NULL);
+        if (server_rebooted()) {          /* resend: the server may never have seen it (or its answer
+                                             is lost); it applies a mutation only once (req_id) */
+            gen_seen = ring->server_gen;
+            rewatch = 1;
+            while (!ring_put(ring->req, STORE_RING_SIZE, &ring->req_prod, &ring->req_cons, msg, sizeof(h) + h.len))
+                wait_port(port, port_count[port]);
+            evtchn_send(port);
+            continue;
+        }
+        if (!rsp_ready(NULL))
+            continue;
         struct store_msg r;
         char tmp[STORE_MAX_PAYLOAD];
         take(&r, tmp, sizeof(tmp));
@@ -93,6 +115,11 @@ static u32 request(u32 type, const char *a, const char *b, char *buf, u32 size)
             buf[n < size ? n : size - 1] = 0;
         return r.type;
     }
+}
+
+static int rsp_or_reboot(void *unused)
+{
+    return rsp_ready(NULL) || server_rebooted();
 }
 
 int store_read(const char *path, char *buf, u32 size)
@@ -122,7 +149,7 @@ int store_directory(const char *path, char *buf, u32 size)
 /* Is a store message waiting (a watch event for store_poll)?  Safe in a guest_wait condition. */
 int store_pending(void)
 {
-    return nevents || READ_ONCE(ring->rsp_prod) != ring->rsp_cons;
+    return nevents || READ_ONCE(ring->rsp_prod) != ring->rsp_cons || rewatch || server_rebooted();
 }
 
 int store_watch(const char *path, const char *token, store_watch_cb cb)
@@ -141,6 +168,18 @@ int store_watch(const char *path, const char *token, store_watch_cb cb)
 /* Drain watch events from the ring and run their callbacks (outside upcall context). */
 void store_poll(void)
 {
+    if (server_rebooted()) {
+        gen_seen = ring->server_gen;
+        rewatch = 1;
+    }
+    while (rewatch) {                     /* each registration fires once: callbacks re-read */
+        rewatch = 0;
+        for (u32 i = 0; i < MAX_WATCHES; i++)
+            if (watches[i].cb) {
+                char buf[16];
+                request(STORE_WATCH, watches[i].path, watches[i].token, buf, sizeof(buf));
+            }
+    }
     while (rsp_ready(NULL)) {
         struct store_msg r;
         char tmp[STORE_MAX_PAYLOAD];

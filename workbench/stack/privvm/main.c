@@ -3,10 +3,11 @@
  * event-channel pings, watches domain exits (VIRQ_DOM_EXC), and when every AppVM has finished prints
  * a status view and powers the system off. */
 #include "privvm.h"
+#include "console.h"
 
 struct appvm apps[MAX_APPVMS];
-u32 shared_page[PAGE_SIZE / 4] __attribute__((aligned(PAGE_SIZE)));  /* grant-copied by `hcall` */
 u32 napps, dom_exc_port, dom_exc_seen;
+static u32 timer_port, timer_seen;
 
 struct appvm dvm;
 
@@ -28,7 +29,7 @@ struct appvm *app_by_domid(u32 domid)
 /* Anything for the loop to do?  Runs with upcalls masked (guest_wait). */
 int work_pending(void *unused)
 {
-    if (port_count[dom_exc_port] != dom_exc_seen)
+    if (port_count[dom_exc_port] != dom_exc_seen || port_count[timer_port] != timer_seen)
         return 1;
     for (u32 i = 0; i <= napps; i++) {
         struct appvm *a = client(i);
@@ -42,6 +43,32 @@ int work_pending(void *unused)
     return 0;
 }
 
+/* The PrivVM's own heartbeat (the hypervisor monitors it) and its check of the DVM's, every
+ * PRIVVM_HEARTBEAT_TICKS: a timer keeps them going while there is nothing else to do. */
+static void tick(void)
+{
+    if (port_count[timer_port] == timer_seen)
+        return;
+    timer_seen = port_count[timer_port];
+    hc_heartbeat();
+    hc_set_timer(guest_now() + PRIVVM_HEARTBEAT_TICKS);
+    dvm_monitor();
+}
+
+/* Printing many lines (the store dump) takes long on a slow console (QEMU's, in wall-clock time):
+ * heartbeat with every line, or the hypervisor would call us hung. */
+static int hb_printf(const char *fmt, ...)
+{
+    char buf[CONSOLE_MAX_WRITE];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    hc_heartbeat();
+    gprintf("%s", buf);
+    return n;
+}
+
 /* Outcome of the health check, read by the workbench (faults/) through DWARF. */
 enum health_state { HEALTH_NOT_RUN = 0, HEALTH_OK = 1, HEALTH_FAILED = 2 };
 enum health_state health_check_result;
@@ -49,7 +76,7 @@ enum health_state health_check_result;
 /* The health check of DESIGN section 5: the infrastructure can still build and run a new VM.  As the
  * papers create a BlkBench AppVM after recovery, it runs `blk` when there is a driver VM (AppVM 0's
  * disk region), else a short `compute`. */
-static int health_check(void)
+int __attribute__((noinline)) health_check(void)
 {
     struct appvm_cfg cfg = { dvm.domid ? WL_blk : WL_compute, dvm.domid ? 8 : 5, 1, 0xFFFFFFFFu };
     u32 old = apps[0].domid;
@@ -60,6 +87,7 @@ static int health_check(void)
     u32 alive = 1;
     while (alive) {
         guest_wait(work_pending, NULL);
+        tick();
         for (u32 i = 0; i <= napps; i++)          /* AppVM 0 and, for its devices, the DVM */
             if (client(i) && client(i)->ring && (i == 0 || i == napps)) {
                 client(i)->store_seen = port_count[client(i)->store_port];
@@ -80,23 +108,29 @@ int main(void)
     long p = evtchn_bind_virq(VIRQ_DOM_EXC);
     GASSERT(p > 0);
     dom_exc_port = p;
-    for (u32 i = 0; i < ARRAY_SIZE(shared_page); i++)
-        shared_page[i] = i * 0x9E3779B9u;
-    domctl_selftest();
-    store_init();
-    st_write(0, "/tool/name", "mrwb-toolstack");
-    st_watch(0, "/local/domain", "ping");
-    create_dvm();                              /* first: the AppVMs' devices need their backends */
-    for (u32 i = 0; i < napps; i++)
-        if (create_appvm(i, &start->sys.appvm[i]) < 0)
-            apps[i].done = 1;
-    for (u32 i = 0; i < napps; i++)            /* start them together */
-        if (!apps[i].done)
-            start_appvm(&apps[i]);
+    timer_port = guest_timer_port();
+    timer_seen = port_count[timer_port] - 1;   /* first heartbeat right away */
+    if (start->reboots) {                      /* a microreboot: the domains exist, reconnect them */
+        if (privvm_reboot_resume() < 0)
+            hc_shutdown(SHUTDOWN_crash);
+    } else {
+        domctl_selftest();
+        privvm_keep_init();
+        st_write(0, "/tool/name", "mrwb-toolstack");
+        st_watch(0, "/local/domain", "ping");
+        create_dvm(0);                         /* first: the AppVMs' devices need their backends */
+        for (u32 i = 0; i < napps; i++)
+            if (create_appvm(i, &start->sys.appvm[i]) < 0)
+                apps[i].done = 1;
+        for (u32 i = 0; i < napps; i++)        /* start them together */
+            if (!apps[i].done)
+                start_appvm(&apps[i]);
+    }
     u32 alive = check_domains();
+    keep_save();
     while (alive) {
         guest_wait(work_pending, NULL);
-        hc_heartbeat();
+        tick();
         for (u32 i = 0; i <= napps; i++) {
             struct appvm *a = client(i);
             if (!a || !a->ring)
@@ -112,15 +146,18 @@ int main(void)
             dom_exc_seen = port_count[dom_exc_port];
             alive = check_domains();
         }
+        keep_save();
     }
+    hc_heartbeat();
     status_view();
+    hc_heartbeat();
     /* after a reboot (the flag) or a hypervisor microreboot (the new instance counts it) */
     if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries)) && napps) {
         health_check_result = health_check() == 0 ? HEALTH_OK : HEALTH_FAILED;
         gprintf("privvm: health check %s\n", health_check_result == HEALTH_OK ? "ok" : "FAILED");
     }
     gprintf("privvm: config store contents:\n");
-    st_dump(gprintf);
+    st_dump(hb_printf);
     gprintf("privvm: all AppVMs finished, powering off\n");
     hc_shutdown(SHUTDOWN_poweroff);
     return 0;

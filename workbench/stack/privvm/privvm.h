@@ -23,7 +23,6 @@ extern struct appvm apps[MAX_APPVMS];   /* AppVM i of the configuration; read by
 extern struct appvm dvm;                /* the driver VM (domid 0 = there is none); same bookkeeping */
 extern u32 dvm_slots;                   /* virtio slots assigned to it (bit i = slot i) */
 extern u32 napps, dom_exc_port, dom_exc_seen;
-extern u32 shared_page[PAGE_SIZE / 4];
 struct appvm *app_by_domid(u32 domid);      /* an AppVM or the DVM */
 struct appvm *client(u32 k);                /* k < napps: AppVM k; k == napps: the DVM; else NULL */
 int work_pending(void *unused);
@@ -34,11 +33,24 @@ void serve_ring(struct appvm *a);
 /* toolstack.c */
 int module_for(u32 kind, u32 slot);
 void appvm_key(char *buf, u32 size, u32 domid, const char *key);   /* "/local/domain/<domid>/<key>" */
-int create_dvm(void);                                   /* -> 0, or -1: no DVM module */
+int create_dvm(u32 reboot);                             /* -> 0, -1: no DVM module, or -errno;
+                                                           reboot: n-th dvm_reboot (0: at boot) */
+u32 add_devices(struct appvm *a, int moved);            /* its split devices on the current DVM */
 int create_appvm(u32 i, const struct appvm_cfg *cfg);   /* domain, store channel and ring, keys */
 void start_appvm(struct appvm *a);                      /* write its control key: "go" */
 int destroy_appvm(struct appvm *a);
 u32 check_domains(void);                                /* -> AppVMs still alive */
 void status_view(void);
 void domctl_selftest(void);
+/* recovery/dvm_reboot.c */
+void dvm_monitor(void);                                 /* on every tick: is the DVM's heartbeat late? */
+void dvm_failed(void);                                  /* crashed or hung: dvm_reboot, or leave it */
+/* recovery/privvm_reboot.c: what survives a PrivVM microreboot */
+void privvm_keep_init(void);                            /* fresh boot: empty store, kept region */
+void keep_save(void);                                   /* bookkeeping changed */
+u32 *keep_shared_page(void);                            /* the page every AppVM gets a grant of */
+int privvm_reboot_resume(void);                         /* new instance: -> 0, or -1 (nothing kept) */
+int keep_seen_mutation(struct appvm *a, u32 req_id, const char *path, const char *val);
+void keep_note_mutation(struct appvm *a, u32 req_id);
+void keep_new_client(struct appvm *a);
 #endif

@@ -31,7 +31,7 @@ void store_fire(u32 dom, const char *path, const char *token)
         return;
     }
     struct appvm *a = app_by_domid(dom);
-    if (!a)
+    if (!a || !a->ring)                       /* being torn down (or reconnected) */
         return;
     char buf[STORE_MAX_PAYLOAD];
     u32 lp = strnlen(path, STORE_MAX_PATH - 1), lt = strnlen(token, 15);
@@ -51,6 +51,12 @@ static void handle_request(struct appvm *a, struct store_msg *h, char *p)
         arg2 = p + h->len;
     char out[STORE_MAX_PAYLOAD];
     int r;
+    int mutation = h->type == STORE_WRITE || h->type == STORE_RM;
+    if (mutation && keep_seen_mutation(a, h->req_id, p, h->type == STORE_WRITE ? arg2 : NULL)) {
+        /* resent after a PrivVM reboot, and applied before it: answer, do not apply again */
+        put_response(a, h->type, h->req_id, "OK", 3);
+        return;
+    }
     switch (h->type) {
     case STORE_READ: r = st_read(p, out, STORE_MAX_VALUE); break;
     case STORE_WRITE: r = st_write(a->domid, p, arg2); break;
@@ -60,6 +66,8 @@ static void handle_request(struct appvm *a, struct store_msg *h, char *p)
     case STORE_UNWATCH: r = st_unwatch(a->domid, p, arg2); break;
     default: r = -EINVAL; break;
     }
+    if (mutation && r >= 0)
+        keep_note_mutation(a, h->req_id);
     if (r < 0) {
         const char *e = r == -ENOENT ? "ENOENT" : r == -EPERM ? "EACCES" : r == -ENOSPC ? "ENOSPC" : "EINVAL";
         put_response(a, STORE_ERROR, h->req_id, e, strlen(e) + 1);

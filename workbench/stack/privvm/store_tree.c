@@ -13,20 +13,39 @@ struct node {
     char name[NAME_LEN];
     char value[STORE_MAX_VALUE];
 };
-static struct node nodes[NR_NODES];
-
 #define NR_WATCHES 32
 struct watch {
     u32 used, dom;
     char path[STORE_MAX_PATH];
     char token[16];
 };
-static struct watch watches[NR_WATCHES];
+/* The whole store in one struct, so it can live where a PrivVM microreboot keeps it. */
+struct store_tree {
+    u32 magic;
+    struct node nodes[NR_NODES];
+    struct watch watches[NR_WATCHES];
+};
+#define STORE_TREE_MAGIC 0x45455254u      /* "TREE" */
+static struct store_tree own;
+static struct store_tree *tree = &own;
+#define nodes (tree->nodes)
+#define watches (tree->watches)
+const u32 store_tree_size = sizeof(struct store_tree);
 
 void store_init(void)
 {
     memset(nodes, 0, sizeof(nodes));
+    memset(watches, 0, sizeof(watches));
     nodes[0] = (struct node){ 1, -1, -1, -1, "", "" };
+    tree->magic = STORE_TREE_MAGIC;
+}
+
+int store_attach(void *mem, int fresh)
+{
+    tree = mem;
+    if (fresh)
+        store_init();
+    return tree->magic == STORE_TREE_MAGIC && nodes[0].used ? 0 : -1;
 }
 
 /* Find (or with `create`, make) the node for an absolute path; -1 if absent or no space. */
@@ -133,6 +152,10 @@ int st_rm(u32 dom, const char *path)
     *link = nodes[n].next;
     free_subtree(n);
     fire(path);
+    u32 pl = strlen(path);                    /* and watches on what was below it (xenstore does) */
+    for (u32 i = 0; i < NR_WATCHES; i++)
+        if (watches[i].used && !strncmp(watches[i].path, path, pl) && watches[i].path[pl] == '/')
+            store_fire(watches[i].dom, watches[i].path, watches[i].token);
     return 0;
 }
 
@@ -156,6 +179,12 @@ int st_watch(u32 dom, const char *path, const char *token)
 {
     if (path[0] != '/' || strnlen(path, STORE_MAX_PATH) >= STORE_MAX_PATH)
         return -EINVAL;
+    for (u32 i = 0; i < NR_WATCHES; i++)     /* registered again (a client after a PrivVM reboot) */
+        if (watches[i].used && watches[i].dom == dom && !strcmp(watches[i].path, path) &&
+            !strncmp(watches[i].token, token, sizeof(watches[i].token) - 1)) {
+            store_fire(dom, path, watches[i].token);
+            return 0;
+        }
     for (u32 i = 0; i < NR_WATCHES; i++)
         if (!watches[i].used) {
             watches[i].used = 1;
@@ -177,6 +206,13 @@ int st_unwatch(u32 dom, const char *path, const char *token)
             return 0;
         }
     return -ENOENT;
+}
+
+void st_unwatch_dom(u32 dom)
+{
+    for (u32 i = 0; i < NR_WATCHES; i++)
+        if (watches[i].used && watches[i].dom == dom)
+            watches[i].used = 0;
 }
 
 static void dump_node(int n, char *path, u32 len, st_print_fn print)

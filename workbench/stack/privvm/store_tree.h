@@ -7,12 +7,16 @@
 #include "types.h"
 
 void store_init(void);
+int store_attach(void *mem, int fresh);   /* use store_tree_size bytes at mem (fresh: empty it);
+                                             -> 0, or -1 if what is there is no store */
+extern const u32 store_tree_size;
 int st_read(const char *path, char *val, u32 size);            /* -> length or -errno */
 int st_write(u32 dom, const char *path, const char *val);      /* -> 0 or -errno */
 int st_rm(u32 dom, const char *path);
 int st_directory(const char *path, char *buf, u32 size);       /* -> bytes (names NUL separated) */
 int st_watch(u32 dom, const char *path, const char *token);    /* fires once right away */
 int st_unwatch(u32 dom, const char *path, const char *token);
+void st_unwatch_dom(u32 dom);                                   /* a destroyed domain's watches */
 typedef int (*st_print_fn)(const char *fmt, ...);
 void st_dump(st_print_fn print);                                /* every node with a value */
 

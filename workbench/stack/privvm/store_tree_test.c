@@ -54,6 +54,21 @@ int main(void)
     }
     CHECK(n > 100 && n < 1000);
     CHECK(st_rm(0, "/fill") == 0 && st_write(0, "/fill/again", "v") == 0);  /* and is reusable */
+    CHECK(st_watch(6, "/w", "t") == 0 && st_watch(6, "/w", "t") == 0);  /* registered again: one watch */
+    int before = nfired;
+    CHECK(st_write(0, "/w/x", "1") == 0 && nfired == before + 1);
+    CHECK(st_watch(7, "/w/x/deep", "d") == 0);
+    before = nfired;
+    CHECK(st_rm(0, "/w") == 0 && nfired == before + 2);                /* the removal fires both */
+    CHECK(!strcmp(fired[before + 1], "7 /w/x/deep d") || !strcmp(fired[before], "7 /w/x/deep d"));
+    st_unwatch_dom(7);
+    before = nfired;
+    st_unwatch_dom(6);                                                 /* its domain was destroyed */
+    CHECK(st_write(0, "/w/x", "2") == 0 && nfired == before);
+    static unsigned long long kept[4096];                              /* a store kept elsewhere */
+    CHECK(sizeof(kept) >= store_tree_size && store_attach(kept, 0) == -1);
+    CHECK(store_attach(kept, 1) == 0 && st_write(0, "/k", "v") == 0 && store_attach(kept, 0) == 0);
+    CHECK(st_read("/k", v, sizeof(v)) == 1 && st_read("/fill/again", v, sizeof(v)) == -ENOENT);
     snprintf(msg, sizeof(msg), "store_tree: ok (%d checks)", checks);
     puts(msg);
     return 0;

@@ -22,9 +22,10 @@ static int build_domain(struct appvm *a, int mod, u32 hart, u32 index)
     long r = hc_domctl(DOMCTL_create, &c);
     if (r < 0) {
         gprintf("privvm: creating the domain for module %d failed: %d\n", mod, (int)r);
-        return -1;
+        return (int)r;
     }
     a->domid = c.domid;
+    keep_new_client(a);
     struct evtchn_alloc_unbound u = { a->domid, 0, 0 };
     GASSERT(hc_evtchn(EVTCHNOP_alloc_unbound, &u) == 0);
     long lp = evtchn_bind_interdomain(a->domid, u.port);
@@ -50,16 +51,17 @@ static void key_u32(u32 domid, const char *key, u32 v)
 /* The driver VM: created first, given every virtio-mmio slot that answers (the hypervisor refuses
  * absent ones), so its drivers can probe the slots the way they would on QEMU. */
 u32 dvm_slots;
-int create_dvm(void)
+int create_dvm(u32 reboot)
 {
     int mod = module_for(MOD_DVM, SLOT_DVM);
     if (mod < 0)
         return -1;                             /* a system without split I/O */
     memset(&dvm, 0, sizeof(dvm));
     dvm.index = ~0u;
-    if (build_domain(&dvm, mod, ~0u, ~0u) < 0) {
+    int r = build_domain(&dvm, mod, ~0u, ~0u);
+    if (r < 0) {
         dvm.domid = 0;
-        return -1;
+        return r;
     }
     dvm_slots = 0;
     for (u32 s = 0; s < VIRTIO_SLOTS; s++) {
@@ -68,17 +70,21 @@ int create_dvm(void)
             dvm_slots |= 1u << s;
     }
     key_u32(dvm.domid, "io-slots", dvm_slots);
-    if (start->io.dvm_restart)
+    if (start->io.dvm_restart && !reboot)
         key_u32(dvm.domid, "test-restart", start->io.dvm_restart);
+    if (reboot)
+        key_u32(dvm.domid, "rebooted", reboot);   /* the new DVM marks when it serves again */
     struct domctl_domid d = { dvm.domid };
     GASSERT(hc_domctl(DOMCTL_unpause, &d) == 0);
     gprintf("privvm: DVM is d%u, virtio slots 0x%02x\n", dvm.domid, dvm_slots);
+    keep_save();
     return 0;
 }
 
 /* A split device of type "vbd"/"vif" between frontend `fe` and the DVM: both directories (xenbus.h),
- * and the backend's parameters `keys` (name, value pairs). */
-static void add_device(u32 fe, const char *type, const char *const *keys, u32 nkeys)
+ * and the backend's parameters `keys` (name, value pairs).  `moved`: the frontend exists already
+ * (a new DVM): leave its state alone, point it at the new backend. */
+static void add_device(u32 fe, const char *type, const char *const *keys, u32 nkeys, int moved)
 {
     char fdir[STORE_MAX_PATH], bdir[STORE_MAX_PATH], k[STORE_MAX_PATH], v[16];
     snprintf(fdir, sizeof(fdir), "/local/domain/%u/device/%s/0", fe, type);
@@ -94,13 +100,38 @@ static void add_device(u32 fe, const char *type, const char *const *keys, u32 nk
     snprintf(k, sizeof(k), "%s/backend", fdir); st_write(0, k, bdir);
     snprintf(v, sizeof(v), "%u", dvm.domid);
     snprintf(k, sizeof(k), "%s/backend-id", fdir); st_write(0, k, v);
-    snprintf(k, sizeof(k), "%s/state", fdir); st_write(0, k, "1");
+    if (!moved) {
+        snprintf(k, sizeof(k), "%s/state", fdir); st_write(0, k, "1");
+    }
 }
 
 static u32 disk_region(void)
 {
     u32 r = start->io.disk_region ? start->io.disk_region : IO_DEFAULT_REGION;
     return r & ~(PAGE_SIZE - 1);
+}
+
+/* The devices AppVM a's workload needs (a disk region for `blk`, a network interface for `net`), served
+ * by the current DVM; `moved`: the AppVM has them already, from a DVM that was replaced.  -> devices. */
+u32 add_devices(struct appvm *a, int moved)
+{
+    u32 wl = a->cfg.workload < WL_COUNT ? a->cfg.workload : WL_none, i = a->index;
+    if (dvm.domid && wl == WL_blk) {
+        char st[16], n[16];
+        snprintf(st, sizeof(st), "%u", i * (disk_region() / DISK_SECTOR));
+        snprintf(n, sizeof(n), "%u", disk_region() / DISK_SECTOR);
+        const char *keys[] = { "start", st, "sectors", n };
+        add_device(a->domid, "vbd", keys, ARRAY_SIZE(keys), moved);
+        return 1;
+    }
+    if (dvm.domid && wl == WL_net) {
+        char v[24];
+        snprintf(v, sizeof(v), "02:00:00:00:01:%02x", i);
+        const char *keys[] = { "mac", v };
+        add_device(a->domid, "vif", keys, ARRAY_SIZE(keys), moved);
+        return 1;
+    }
+    return 0;
 }
 
 /* Build AppVM i: domain from its module, store channel and ring, its configuration keys, and the
@@ -118,7 +149,7 @@ int create_appvm(u32 i, const struct appvm_cfg *cfg)
     }
     if (build_domain(a, mod, a->cfg.hart, i) < 0)
         return -1;
-    char k[STORE_MAX_PATH], v[24];
+    char k[STORE_MAX_PATH];
     u32 wl = a->cfg.workload < WL_COUNT ? a->cfg.workload : WL_none;
     if (wl == WL_net && start->io.net_count)
         a->cfg.iterations = start->io.net_count;
@@ -126,25 +157,15 @@ int create_appvm(u32 i, const struct appvm_cfg *cfg)
     key_u32(a->domid, "iterations", a->cfg.iterations);
     key_u32(a->domid, "seed", a->cfg.seed);
     key_u32(a->domid, "appvm", i);
-    struct gnttab_grant g = { a->domid, (u32)(uptr)shared_page, 1, 0 };
+    struct gnttab_grant g = { a->domid, (u32)(uptr)keep_shared_page(), 1, 0 };
     if (hc_gnttab(GNTTABOP_grant, &g) == 0)
         key_u32(a->domid, "shared-gref", g.ref);
-    if (dvm.domid && wl == WL_blk) {
-        char st[16], n[16];
-        snprintf(st, sizeof(st), "%u", i * (disk_region() / DISK_SECTOR));
-        snprintf(n, sizeof(n), "%u", disk_region() / DISK_SECTOR);
-        const char *keys[] = { "start", st, "sectors", n };
-        add_device(a->domid, "vbd", keys, ARRAY_SIZE(keys));
-    }
-    if (dvm.domid && wl == WL_net) {
-        snprintf(v, sizeof(v), "02:00:00:00:01:%02x", i);
-        const char *keys[] = { "mac", v };
-        add_device(a->domid, "vif", keys, ARRAY_SIZE(keys));
-    }
+    add_devices(a, 0);
     struct domctl_domid d = { a->domid };
     GASSERT(hc_domctl(DOMCTL_unpause, &d) == 0);
     gprintf("privvm: AppVM %u is d%u (%s, %u iterations, seed %u)\n", i, a->domid, workloads[wl].name,
             a->cfg.iterations, a->cfg.seed);
+    keep_save();
     return 0;
 }
 
@@ -174,12 +195,12 @@ u32 check_domains(void)
             alive++;
         }
     }
-    if (dvm.domid && !dvm.done) {             /* the DVM does not count: report its end once */
+    if (dvm.domid && !dvm.done) {             /* the DVM does not count: report its end, recover */
         dvm.info.domid = dvm.domid;
         if (hc_domctl(DOMCTL_getinfo, &dvm.info) == 0 && dvm.info.state >= DOMSTATE_SHUTDOWN) {
-            dvm.done = 1;
             gprintf("privvm: DVM d%u %s: mcause %u at pc 0x%08x, address 0x%08x\n", dvm.domid,
                     state_name(dvm.info.state), dvm.info.crash_cause, dvm.info.crash_pc, dvm.info.crash_tval);
+            dvm_failed();
         }
     }
     return alive;
@@ -235,6 +256,7 @@ int destroy_appvm(struct appvm *a)
         hc_evtchn(EVTCHNOP_close, &p);
     }
     char k[STORE_MAX_PATH];
+    st_unwatch_dom(a->domid);                 /* its watches go with it, before what they watch */
     snprintf(k, sizeof(k), "/local/domain/%u", a->domid);
     st_rm(0, k);
     if (dvm.domid) {                          /* its devices' backend directories, if any */
@@ -247,6 +269,7 @@ int destroy_appvm(struct appvm *a)
     long r;
     while ((r = hc_domctl(DOMCTL_destroy, &d)) == -EBUSY)   /* its hart has not switched away yet */
         hc_yield();
+    keep_save();
     return (int)r;
 }
 

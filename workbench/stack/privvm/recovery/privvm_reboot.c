@@ -1,0 +1,157 @@
+/* privvm_reboot, the PrivVM's half.  What must survive a microreboot of the PrivVM is kept in a
+ * region of its slot the image does not cover (PRIVVM_KEEP_OFF; the hypervisor's reload leaves it
+ * alone): the configuration store itself (tree and watches) and the toolstack's bookkeeping (which
+ * domain is which AppVM, the DVM).  A preserved region rather than a separate store domain: it
+ * needs no new domain, slot or channel protocol, and the store's code still reboots with the
+ * toolstack (a corrupted tree is caught by its magic, not trusted blindly).
+ *
+ * A new instance (start->reboots > 0) reattaches the store, reloads the bookkeeping, and reconnects
+ * every live domain: its store channel (the domain's end became unbound for d0 when the old instance's
+ * channels were closed: getinfo says which port), its store ring (mapped again), its ping channel;
+ * then it bumps the ring's server_gen and kicks the channel, so the client resends the request it
+ * had in flight and registers its watches again.  A mutating request resent after it was applied is
+ * answered without applying it twice (last_mut: the id of the last one applied, per client). */
+#include "privvm.h"
+
+struct privvm_keep {
+    u32 shared_page[PAGE_SIZE / 4];        /* granted to every AppVM (`hcall` copies from it): it must
+                                              read the same while the PrivVM reboots (first: aligned) */
+    u32 magic;
+    u32 napps, dvm_slots;
+    struct appvm apps[MAX_APPVMS];
+    struct appvm dvm;
+    u32 last_mut[MAX_APPVMS + 1];          /* client k (napps = the DVM): last mutating req_id applied */
+    u32 begun[MAX_APPVMS + 1];             /* ... and the one being applied (set before, kept after) */
+    u64 store[];                           /* store_tree_size bytes */
+};
+#define KEEP_MAGIC 0x5045454Bu             /* "KEEP" */
+#define KEEP ((struct privvm_keep *)(uptr)(start->slot_base + PRIVVM_KEEP_OFF))
+
+/* A fresh boot: an empty store in the kept region, and the shared page's content. */
+void privvm_keep_init(void)
+{
+    memset(KEEP, 0, sizeof(*KEEP));
+    KEEP->magic = KEEP_MAGIC;
+    store_attach(KEEP->store, 1);
+    for (u32 i = 0; i < ARRAY_SIZE(KEEP->shared_page); i++)
+        KEEP->shared_page[i] = i * 0x9E3779B9u;
+}
+
+u32 *keep_shared_page(void)
+{
+    return KEEP->shared_page;
+}
+
+/* The bookkeeping the next instance needs (called whenever it changes). */
+void keep_save(void)
+{
+    KEEP->napps = napps;
+    KEEP->dvm_slots = dvm_slots;
+    memcpy(KEEP->apps, apps, sizeof(apps));
+    KEEP->dvm = dvm;
+}
+
+static u32 client_index(struct appvm *a)
+{
+    return a == &dvm ? MAX_APPVMS : a->index < MAX_APPVMS ? a->index : MAX_APPVMS;
+}
+
+/* Store-server dedup: -> 1 if mutating request `req_id` of `a` (a write of `val` at `path`, or a
+ * removal: val NULL) was applied already.  A request the old instance began but may not have
+ * finished (it died between) is judged by the store: the value is there, or the node is gone. */
+int keep_seen_mutation(struct appvm *a, u32 req_id, const char *path, const char *val)
+{
+    u32 k = client_index(a);
+    if (!req_id)
+        return 0;
+    if (KEEP->last_mut[k] == req_id)
+        return 1;
+    if (KEEP->begun[k] == req_id) {
+        char cur[STORE_MAX_VALUE];
+        int n = st_read(path, cur, sizeof(cur));
+        return val ? n >= 0 && !strcmp(cur, val) : n < 0;
+    }
+    KEEP->begun[k] = req_id;
+    return 0;
+}
+
+void keep_note_mutation(struct appvm *a, u32 req_id)
+{
+    KEEP->last_mut[client_index(a)] = req_id;
+}
+
+void keep_new_client(struct appvm *a)
+{
+    KEEP->last_mut[client_index(a)] = KEEP->begun[client_index(a)] = 0;
+}
+
+void __attribute__((noinline, used)) privvm_reboot_phase_reattach(void)
+{
+    gprintf("privvm: microreboot %u: store and bookkeeping reattached\n", start->reboots);
+}
+
+void __attribute__((noinline, used)) privvm_reboot_phase_reconnected(u32 n)
+{
+    gprintf("privvm: reconnected %u domain(s)\n", n);
+}
+
+/* Reconnect one domain's store channel, ring and ping channel; -> 0, or -1 if it is gone. */
+static int reconnect(struct appvm *a)
+{
+    a->ring = NULL;
+    a->store_port = a->ping_port = 0;
+    struct domctl_getinfo gi = { a->domid };
+    if (hc_domctl(DOMCTL_getinfo, &gi) < 0 || !gi.store_port)
+        return -1;
+    long lp = evtchn_bind_interdomain(a->domid, gi.store_port);
+    struct gnttab_map m = { a->domid, GREF_STORE, 0, 0 };
+    if (lp < 0 || hc_gnttab(GNTTABOP_map, &m) < 0) {
+        gprintf("privvm: cannot reconnect d%u's store (%d)\n", a->domid, (int)lp);
+        return -1;
+    }
+    a->store_port = lp;
+    a->store_seen = port_count[lp];
+    a->ring_handle = m.handle;
+    a->ring = (struct store_ring_page *)(uptr)m.addr;
+    char k[STORE_MAX_PATH], v[16];
+    appvm_key(k, sizeof(k), a->domid, "ping-port");
+    if (st_read(k, v, sizeof(v)) > 0) {
+        long p = evtchn_bind_interdomain(a->domid, atou(v));
+        if (p > 0) {
+            a->ping_port = p;
+            a->ping_seen = port_count[p];
+            evtchn_send(p);                      /* a pong the old instance may have owed */
+        }
+    }
+    fence();
+    a->ring->server_gen++;
+    evtchn_send(a->store_port);
+    return 0;
+}
+
+/* The new instance's start: -> 0, or -1 if there is nothing to recover from. */
+int privvm_reboot_resume(void)
+{
+    if (KEEP->magic != KEEP_MAGIC || KEEP->napps > MAX_APPVMS || store_attach(KEEP->store, 0) < 0) {
+        gprintf("privvm: microreboot: no store to recover\n");
+        return -1;
+    }
+    napps = KEEP->napps;
+    dvm_slots = KEEP->dvm_slots;
+    memcpy(apps, KEEP->apps, sizeof(apps));
+    dvm = KEEP->dvm;
+    privvm_reboot_phase_reattach();
+    u32 n = 0;
+    for (u32 k = 0; k <= napps; k++) {
+        struct appvm *a = client(k);
+        if (!a || !a->domid)
+            continue;
+        if (reconnect(a) == 0)
+            n++;
+        else if (k < napps)
+            a->done = 1;
+    }
+    keep_save();
+    privvm_reboot_phase_reconnected(n);
+    return 0;
+}
