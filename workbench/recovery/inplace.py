@@ -55,8 +55,11 @@ class InPlace:
         return ReHype.panic_site(self, system, hart)
 
     def cause(self, *, crashed_at: str | None, last_phase: str | None, done: dict | None,
-              problems: list[tuple[str, str]], affected: int, wrong: int, health: bool | None) -> tuple[str, str]:
+              problems: list[tuple[str, str]], results=(), golden=(), health: bool | None) -> tuple[str, str]:
         """The cause of a failed recovery (a name of recovery_cause_list.h) and its detail."""
+        # run.py passes the AppVMs' results since main's 1a9e869 (as ReHype.cause takes them)
+        wrong = sum(1 for r, g in zip(results, golden) if r.state == "done" and not r.matches(g))
+        affected = sum(1 for r, g in zip(results, golden) if not (r.state == "done" and r.matches(g)))
         if done is None:
             if crashed_at:
                 return "recovery_crashed", crashed_at
