@@ -382,3 +382,97 @@ def fig_timeline(report):
     bottom.set_ylabel("longest gap / latency (ms)")
     bottom.set_title(f"service: progress gaps, peer ({report.peer_lost} lost)", fontsize="small")
     return fig
+
+
+# -- microreboot per component (issue 11) --
+
+def fig_components(results, paper: bool = True):
+    """Microreboot per component, one column per target · mechanism (`components.component_table`):
+    left, the share of detected failures recovered (papers' definition) with its 95% Wilson interval,
+    issue 11's goal (96%) as a dotted line and, with `paper`, the papers' figures of the same targets
+    (the thesis's DVM/PrivVM and hypervisor rates, the TR's all-components service; ^: a lower bound);
+    right, every run's recovery latency (simulated ms, detection to a working system) with the goal
+    for the DVM back serving I/O (50 ms)."""
+    import pandas as pd
+    import seaborn as sns
+    from workbench.analysis.components import (GOAL_DVM_BACK_MS, GOAL_RATE_PCT, PAPER_KEYS, component_rows,
+                                               component_table)
+    t = component_table(results)
+    df = component_rows(results)
+    labels = [f"{r['target']}{SEP}{r['mechanism']}" for r in t.iter_rows(named=True)]
+    fig, (left, right) = _figure(2, width=max(4.5, 1.1 * len(labels) + 2.5), height=4.0)
+    colors = _palette(max(1, len(labels)))
+    for i, r in enumerate(t.iter_rows(named=True)):
+        if not r["detected"]:
+            continue
+        y = r["papers_pct"]
+        left.errorbar([i], [y], yerr=[[max(0.0, y - r["papers_lo"])], [max(0.0, r["papers_hi"] - y)]], fmt="o",
+                      color=colors[i], capsize=4, label=f"{labels[i]} ({r['papers']}/{r['detected']})")
+    left.axhline(GOAL_RATE_PCT, color="0.3", linestyle=":", label=f"issue 11 goal ({GOAL_RATE_PCT:g}%, dvm and privvm)")
+    if paper:
+        pub = paper_figures().filter(pl.col("key").is_in(list(PAPER_KEYS)))
+        for j, r in enumerate(pub.iter_rows(named=True)):
+            xs = [i for i, row in enumerate(t.iter_rows(named=True)) if row["target"] in PAPER_KEYS[r["key"]]]
+            xs = xs or [len(labels) - 0.5]
+            left.plot(xs, [r["value"]] * len(xs), marker=PAPER_MARKERS[_bound(r["unit"])], color=f"C{3 + j}",
+                      linestyle="none", markersize=8, markerfacecolor="none",
+                      label=f"{r['cite']}: {r['quantity']} ({r['value']:g}%)")
+    left.set_xticks(range(len(labels)), labels, rotation=15)
+    left.set_xlim(-0.5, max(len(labels), 1) - 0.5)
+    left.set_ylim(-2, 102)
+    left.set_ylabel("detected failures recovered, papers' def. (%)")
+    left.set_title("Recovery rate per component (95% Wilson)", fontsize="small")
+    lat = df.filter(pl.col("recovery_latency_ms").is_not_null())
+    if lat.height:
+        data = pd.DataFrame({"series": [f"{a}{SEP}{b}" for a, b in zip(lat["target"], lat["mechanism"])],
+                             "ms": lat["recovery_latency_ms"].to_list()})
+        sns.boxplot(data=data, x="series", y="ms", order=labels, ax=right, showfliers=False, color="0.85", width=0.6)
+        sns.stripplot(data=data, x="series", y="ms", order=labels, ax=right, size=3, jitter=0.2, color="C0", alpha=0.7)
+        right.set_yscale("log")
+    else:
+        right.text(0.5, 0.5, "no run measured a recovery latency", transform=right.transAxes, ha="center")
+    right.axhline(GOAL_DVM_BACK_MS, color="0.3", linestyle=":", label=f"goal: DVM back serving I/O ({GOAL_DVM_BACK_MS:g} ms)")
+    right.set_xticks(range(len(labels)), labels, rotation=15)
+    right.set_xlabel("")
+    right.set_ylabel("recovery latency (simulated ms)")
+    right.set_title("Recovery latency per component", fontsize="small")
+    right.legend(loc="upper left", fontsize="x-small")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower center", fontsize="x-small", ncols=2)
+    fig.suptitle("Microreboot per component")
+    return fig
+
+
+def fig_component_service(results, runs: str = "detected"):
+    """The service interruption per component as each user saw it (`components.service_table`'s runs):
+    one panel per target · mechanism, a box and every run as a point for the network peer's worst
+    request latency and each AppVM's longest progress gap (simulated ms, log scale). A run in which
+    the peer lost requests is counted in the panel's title, not drawn (its interruption had no end)."""
+    import pandas as pd
+    import seaborn as sns
+    from workbench.analysis.components import _order, _per_appvm, component_rows
+    if runs not in SERVICE_RUNS:
+        raise ValueError(f"runs={runs!r} is invalid: allowed {', '.join(map(repr, SERVICE_RUNS))}")
+    df = component_rows(results)
+    if runs == "detected":
+        df = df.filter(pl.col("detected").is_not_null())
+    keys = _order(df) if df.height else []
+    fig, axes = _figure(max(1, len(keys)), width=3.6, height=3.8, sharey=True)
+    for ax, (target, mech) in zip(axes, keys):
+        g = df.filter((pl.col("target") == target) & (pl.col("mechanism") == mech))
+        answered = g.filter(pl.col("peer_lost").fill_null(0) == 0)
+        parts = {"peer worst latency": (answered["peer_worst_latency_us"] / 1000).drop_nulls().to_list()}
+        parts |= {k: v.to_list() for k, v in _per_appvm(g).items()}
+        data = pd.DataFrame({"who": [k for k, v in parts.items() for _ in v],
+                             "ms": [x for v in parts.values() for x in v]})
+        data = data[data["ms"] > 0]          # a log scale: a run without a gap has nothing to draw
+        if len(data):
+            sns.boxplot(data=data, x="who", y="ms", order=list(parts), ax=ax, showfliers=False, color="0.85", width=0.6)
+            sns.stripplot(data=data, x="who", y="ms", order=list(parts), ax=ax, size=3, jitter=0.2, color="C0", alpha=0.7)
+            ax.set_yscale("log")
+        ax.set_xticks(range(len(parts)), list(parts), rotation=30)
+        ax.set_xlabel("")
+        lost = int((g["peer_lost"].fill_null(0) > 0).sum())
+        ax.set_title(f"{target}{SEP}{mech}: {g.height} runs, {lost} with requests lost", fontsize="small")
+    axes[0].set_ylabel("longest interruption per run (simulated ms)")
+    fig.suptitle(f"Service interruption per component ({'runs with a detected failure' if runs == 'detected' else 'all runs'})")
+    return fig

@@ -31,6 +31,10 @@ REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "in
                  "peer_lost": pl.Int64, "peer_worst_latency_us": pl.Float64, "early_stop": pl.Utf8,
                  "instructions": pl.Int64, "cycles": pl.Int64, "wall_s": pl.Float64,
                  "failed_component": pl.Utf8, "cause": pl.Utf8, "cause_detail": pl.Utf8}
+# campaign.worker.service_columns: typed when present, not added when absent (campaigns saved before
+# them compare equal to their re-runs in the columns both have)
+SERVICE_SCHEMA = {"progress_gaps_ms": pl.List(pl.Float64), "peer_retransmissions": pl.Int64,
+                  "peer_longest_gap_us": pl.Float64}
 SCHEMA = {**FAULT_SCHEMA, **REPORT_SCHEMA}
 REQUIRED = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "detected",
             "detection_latency_ms", "recovery_latency_ms", "instructions", "wall_s")
@@ -48,6 +52,9 @@ def frame(rows: list[dict] | pl.DataFrame) -> pl.DataFrame:
         if name not in df.columns:
             df = df.with_columns(pl.lit(None, dtype).alias(name))
         elif df.schema[name] != dtype:
+            df = df.with_columns(pl.col(name).cast(dtype, strict=True))
+    for name, dtype in SERVICE_SCHEMA.items():
+        if name in df.columns and df.schema[name] != dtype:
             df = df.with_columns(pl.col(name).cast(dtype, strict=True))
     extra = [c for c in df.columns if c not in SCHEMA]
     return df.select(list(SCHEMA) + extra).sort("run")
