@@ -63,3 +63,19 @@ def test_reproducibility_notebook_reruns_and_prints_the_appendix(tmp_path, monke
     assert "identical: every re-run row equals the saved one (except wall_s) for hv, 3 faults" in text
     assert "stack images (sha256):" in text and "git commit" in text and "seeds: campaign 7" in text
     assert "iterations [16, 20, 40]" in text            # the appendix of the campaign saved here
+
+
+def test_component_microreboot_notebook_runs(tmp_path, monkeypatch):
+    # fresh: small DVM and PrivVM campaigns of fail-stop faults (always detected) beside the saved hv ones
+    nb = _run("03_component_microreboot.ipynb", tmp_path, monkeypatch,
+              {"fresh": True, "n": 3, "fault_types": ["failstop"], "iterations": [16, 20, 40], "executor": "inline",
+               "save": str(tmp_path / "saved")})
+    text = _text(nb)
+    assert "dvm-3-new: target dvm, 3 runs" in text and "privvm-3-new: target privvm, 3 runs" in text
+    assert "hv-halt-200: target hv, 200 runs" in text
+    assert "│ dvm    ┆ dvm_reboot" in text and "│ privvm ┆ privvm_reboot" in text
+    assert "thesis_dvm_privvm" in text and "tr140019_service" in text and "thesis_hv_service" in text
+    assert "dvm · dvm_reboot: DVM back serving I/O (recovery latency, max)" in text
+    assert "network peer" in text and "AppVM 2" in text
+    assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) == 4     # components, service x2, rate
+    assert (tmp_path / "saved" / "dvm-3" / "manifest.json").is_file()
