@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from workbench.analysis.data import paper_figures, rows
+from workbench.analysis.data import mechanism_key, paper_figures, rows, target_key
 from workbench.campaign.stats import wilson
 from workbench.campaign.summary import CATEGORIES, DEFINITIONS
 from workbench.system.config import COMPONENTS, parse_recovery
@@ -45,9 +45,8 @@ def component_rows(results) -> pl.DataFrame:
 
 
 def _order(df: pl.DataFrame) -> list[tuple[str, str]]:
-    from workbench.analysis.figures import _mechanism_key, _target_key
     keys = df.select("target", "mechanism").unique().iter_rows()
-    return sorted(keys, key=lambda k: (_target_key(k[0]), _mechanism_key(k[1])))
+    return sorted(keys, key=lambda k: (target_key(k[0]), mechanism_key(k[1])))
 
 
 def _q(s: pl.Series, q: float):

@@ -14,6 +14,9 @@ from pathlib import Path
 import polars as pl
 
 from workbench.campaign import CampaignResults
+from workbench.system.config import RECOVERY_IMPLEMENTED, RECOVERY_PLANNED
+
+MECHANISMS = RECOVERY_IMPLEMENTED + RECOVERY_PLANNED        # include/recovery_list.h's order
 
 ROOT = Path(__file__).resolve().parents[2]
 PAPER_FIGURES = ROOT / "data" / "paper" / "figures.csv"
@@ -99,3 +102,14 @@ def reference_campaigns() -> list[Path]:
     if not REFERENCE_CAMPAIGNS.is_dir():
         return []
     return sorted(p for p in REFERENCE_CAMPAIGNS.iterdir() if (p / "manifest.json").is_file())
+
+
+def target_key(t: str):
+    """Sort key of targets: hv, privvm, dvm, then the AppVMs by number."""
+    order = {"hv": 0, "privvm": 1, "dvm": 2}
+    return (order.get(t, 3), int(t.split(":")[1]) if t.startswith("appvm:") else 0, t)
+
+
+def mechanism_key(r):
+    """Sort key of recovery mechanisms: include/recovery_list.h's order, unknown names last."""
+    return (MECHANISMS.index(r) if r in MECHANISMS else len(MECHANISMS), str(r))

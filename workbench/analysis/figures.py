@@ -12,13 +12,11 @@ import functools
 
 import polars as pl
 
-from workbench.analysis.data import paper_figures, rows
+from workbench.analysis.data import MECHANISMS, mechanism_key as _mechanism_key, paper_figures, rows
+from workbench.analysis.data import target_key as _target_key
 from workbench.campaign.summary import CATEGORIES, DEFINITIONS, recovery_table
 from workbench.faults.report import OUTCOMES
 from workbench.machine.clock import cycles_to_ms
-from workbench.system.config import RECOVERY_IMPLEMENTED, RECOVERY_PLANNED
-
-MECHANISMS = RECOVERY_IMPLEMENTED + RECOVERY_PLANNED        # include/recovery_list.h's order
 SEP = " · "
 CATEGORY_LABELS = {"not_manifested": "not manifested", "sdc": "SDC", "undetected_failure": "undetected failure",
                    "detected": "detected"}
@@ -50,19 +48,17 @@ def _figure(ncols=1, width=5.0, height=3.6, **kw):
     return fig, list(axes)
 
 
-def _target_key(t: str):
-    order = {"hv": 0, "privvm": 1, "dvm": 2}
-    return (order.get(t, 3), int(t.split(":")[1]) if t.startswith("appvm:") else 0, t)
-
-
-def _mechanism_key(r):
-    return (MECHANISMS.index(r) if r in MECHANISMS else len(MECHANISMS), str(r))
-
-
 def with_series(df: pl.DataFrame) -> pl.DataFrame:
-    """Add `series`: "target · recovery", plus the campaign when two campaigns share both."""
-    df = df.with_columns(pl.concat_str([pl.col("target"), pl.col("recovery").fill_null("-")], separator=SEP)
-                         .alias("series"))
+    """Add `series`: "target · recovery", plus the campaign when two campaigns share both. A recovery
+    per component ("hv=rehype,dvm=dvm_reboot,...") is named by the target component's mechanism."""
+    from workbench.analysis.components import mechanism_of
+    pairs = df.select("target", "recovery").unique()
+    names = pl.DataFrame([{"target": t, "recovery": r,
+                           "_rec": mechanism_of(t, r) if r and "=" in r and not t.startswith("appvm") else r}
+                          for t, r in pairs.iter_rows()], schema={"target": pl.Utf8, "recovery": pl.Utf8, "_rec": pl.Utf8})
+    df = df.join(names, on=["target", "recovery"], how="left", nulls_equal=True)
+    df = df.with_columns(pl.concat_str([pl.col("target"), pl.col("_rec").fill_null("-")], separator=SEP)
+                         .alias("series")).drop("_rec")
     per = df.select("series", "campaign").unique().group_by("series").len()
     if per["len"].max() > 1:
         df = df.with_columns(pl.concat_str([pl.col("series"), pl.col("campaign")], separator=SEP).alias("series"))
