@@ -44,6 +44,7 @@ def fake_stack(root):
              "hv/recovery/ack_irqs.c": "#include \"hv.h\"\nvoid ack(void);\n\n",    # 2
              "hv/recovery/rehype.c": "int a;\nint b;\nint c;\n",                    # 3
              "hv/recovery/rehype_boot.c": "int d;\n",                               # 1
+             "hv/recovery/rehype.h": "/* why */\nstruct r { int a; };\n",          # 1
              "privvm/recovery/dvm_reboot_toolstack.c": "int e;\n",                  # 1
              "dvm/recovery/dvm_reboot.c": "int f;\nint g;\n",                       # 2
              "hv/sched.c": "int not_recovery;\n"}
@@ -59,8 +60,9 @@ def test_mechanisms_are_their_files_plus_the_shared_recovery_c(tmp_path):
     assert row["reset_locks"]["lines"] == 2 and row["ack_irqs"]["lines"] == 2
     assert row["sched_rebuild"]["lines"] is None and row["sched_rebuild"]["status"] == "not built"
     assert row["recovery.c (shared)"]["lines"] == 2
-    assert row["rehype (basic)"]["lines"] == 3 + 1 + 2
-    assert row["rehype (all enhancements)"]["lines"] == 3 + 1 + 2 + 2 + 2
+    assert row["rehype (basic)"]["lines"] == 3 + 1 + 1 + 2
+    assert row["rehype (all enhancements)"]["lines"] == 3 + 1 + 1 + 2 + 2 + 2
+    assert "hv/recovery/rehype.h" in row["rehype (basic)"]["files"].split()
     assert row["dvm_reboot"]["lines"] == 2 + 1 + 2 and "dvm/recovery/dvm_reboot.c" in row["dvm_reboot"]["files"]
     assert row["privvm_reboot"]["status"] == "not built" and row["privvm_reboot"]["lines"] is None
     assert [r["what"] for r in t.iter_rows(named=True) if r["kind"] == "enhancement"] == list(ALL_ENHANCEMENTS)

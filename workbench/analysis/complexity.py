@@ -3,8 +3,10 @@ mechanism, counted from the C files -- code lines only: a line counts when somet
 (/* */ or //) or white space is on it; preprocessor lines are code, as cloc counts them.
 
 Files (DESIGN section 6): each enhancement is `stack/hv/recovery/<name>.c`; a mechanism is every
-`stack/*/recovery/<mechanism>*.c` plus the shared `stack/hv/recovery/recovery.c`; ReHype's total adds
-its enhancements. The papers' own counts (data/paper/figures.csv) are rows of the same table.
+`stack/*/recovery/<mechanism>*.c` (and its `<mechanism>*.h`: declarations are code too) plus the shared
+`stack/hv/recovery/recovery.c`; ReHype's total adds its enhancements. A mechanism is built when
+include/recovery_list.h marks it implemented or it has files of its own. The papers' own counts
+(data/paper/figures.csv) are rows of the same table.
 """
 from __future__ import annotations
 
@@ -88,15 +90,16 @@ def complexity(stack=None) -> pl.DataFrame:
     for m in abi.recovery_mechanisms().values():
         if m.name in BASELINES:
             continue
-        own = sorted(str(p.relative_to(stack)) for p in stack.glob(f"*/recovery/{m.name}*.c"))
+        own = sorted(str(p.relative_to(stack)) for ext in ("c", "h")
+                     for p in stack.glob(f"*/recovery/{m.name}*.{ext}"))
         groups = [(m.name, own)]
         if m.name == "rehype":
             groups = [("rehype (basic)", own), ("rehype (all enhancements)", own + enh_files)]
         for what, files in groups:
             files = files + ([SHARED] if shared else [])
-            built = bool(own)
+            built = bool(own) or m.implemented
             rows.append({"what": what, "kind": "mechanism", "lines": _lines(stack, files) if built else None,
-                         "files": " ".join(files) if built else f"*/recovery/{m.name}*.c",
+                         "files": " ".join(files) if built else f"*/recovery/{m.name}*.[ch]",
                          "status": "built" if built else "not built", "source": "this tree"})
     from workbench.analysis.paper import paper_figures
     try:
