@@ -80,7 +80,8 @@ def test_default_ladder_is_basic_then_each_enhancement_in_the_papers_order_then_
 def test_ladder_steps_are_cumulative_and_validated():
     s = ladder(["time_continuity", ("reset_locks", "ack_irqs")], baseline=None)
     assert [x.name for x in s] == ["basic", "+time_continuity", "+reset_locks+ack_irqs"]
-    assert s[2].enhancements == tuple(e for e in ALL_ENHANCEMENTS if e in {"time_continuity", "reset_locks", "ack_irqs"})
+    on = {"time_continuity", "reset_locks", "ack_irqs"}
+    assert s[2].enhancements == tuple(e for e in ALL_ENHANCEMENTS if e in on)
     assert s[2].added == ("reset_locks", "ack_irqs")
     with pytest.raises(ValueError, match=r"steps\[0\]='nope'"):
         ladder(["nope"])

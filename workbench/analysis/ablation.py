@@ -448,7 +448,8 @@ def next_enhancement(results, definition: str = "strict") -> NextEnhancement:
         return results.next_enhancement(definition)
     df = results.df if isinstance(results, CampaignResults) else results
     if not isinstance(df, pl.DataFrame):
-        raise TypeError(f"results must be CampaignResults, an Ablation or a polars DataFrame, got {type(results).__name__}")
+        raise TypeError(f"results must be CampaignResults, an Ablation or a polars DataFrame, "
+                        f"got {type(results).__name__}")
     causes = cause_table(df, definition)
     detected = df.filter(pl.col("detected").is_not_null()).height if "detected" in df.columns else 0
     failed = int(causes["failed"].sum()) if causes.height else 0
