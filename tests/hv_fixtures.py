@@ -293,3 +293,28 @@ def stop_where(system, symbol: str, pred, tries: int = 200):
         if pred(h):
             return h
     raise RuntimeError(f"{symbol}: the condition never held in {tries} stops")
+
+
+# ---- ReHype (issue 10): the same directed faults, run through the whole fault-injection flow ----
+
+def failstop_here(system, hart, **kw):
+    """A fail-stop (FailStop: pc = 0) on `hart` right where it stands in the hypervisor (a probe
+    reached by stop_at/stop_where), run through `run_fault` like any injected fault: the state
+    here stands in for the steady snapshot for this one run, with the golden profile of the real
+    steady state (the run from here without the fault is the golden one).  The golden profile must
+    exist already (`golden_profile(system, "hv")` before driving the system here).  Returns the
+    RunReport; the system is back at its steady state afterwards."""
+    from workbench.faults import FailStop
+    from workbench.faults import golden
+    steady = system.steady_snapshot
+    snap, prof = golden._profiles[system]
+    assert snap is steady, "compute golden_profile(system, 'hv') before driving the system"
+    here = system.machine.snapshot()
+    system.steady_snapshot = here
+    golden._profiles[system] = (here, prof)
+    try:
+        return system.inject(FailStop(target="hv", hart=hart.index, at=1), convergence=False, **kw)
+    finally:
+        system.steady_snapshot = steady
+        golden._profiles[system] = (steady, prof)
+        system.boot()

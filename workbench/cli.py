@@ -7,6 +7,7 @@ import sys
 
 def _config(args):
     from workbench.system import SystemConfig
+    from workbench.system.config import ALL_ENHANCEMENTS
     appvms = tuple(a.strip() for a in args.appvms.split(",") if a.strip())
     iterations = None
     if args.iterations:
@@ -21,6 +22,10 @@ def _config(args):
     recovery = getattr(args, "recovery", None)
     if recovery is not None:
         io["recovery"] = recovery
+    enh = getattr(args, "enhancements", None)
+    if enh is not None:                  # "all", "none" or names separated by commas
+        io["enhancements"] = (ALL_ENHANCEMENTS if enh == "all" else
+                              () if enh == "none" else tuple(e.strip() for e in enh.split(",") if e.strip()))
     return SystemConfig(harts=args.harts, appvms=appvms, iterations=iterations, seed=seed, **io)
 
 
@@ -266,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument(seed, type=int, default=1, help="system seed (default 1)")
         if recovery:
             p.add_argument("--recovery", default=None, help="recovery mechanism (default: the configuration's, halt)")
+            p.add_argument("--enhancements", default=None,
+                           help="rehype's enhancements: all (default), none, or names separated by commas")
         p.add_argument("--disk-region", type=int, default=None, help="bytes of disk per AppVM (default 1 MiB)")
         p.add_argument("--peer-interval", type=int, default=None,
                        help="cycles between two requests of the network peer (default 100000 = 1 ms)")

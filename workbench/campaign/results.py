@@ -29,7 +29,8 @@ REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "in
                  "recovery_cycles": pl.Int64, "appvms_affected": pl.Int64, "health_check": pl.Boolean,
                  "success_strict": pl.Boolean, "success_papers": pl.Boolean, "progress_gap_ms": pl.Float64,
                  "peer_lost": pl.Int64, "peer_worst_latency_us": pl.Float64, "early_stop": pl.Utf8,
-                 "instructions": pl.Int64, "cycles": pl.Int64, "wall_s": pl.Float64}
+                 "instructions": pl.Int64, "cycles": pl.Int64, "wall_s": pl.Float64, "cause": pl.Utf8,
+                 "cause_detail": pl.Utf8}
 SCHEMA = {**FAULT_SCHEMA, **REPORT_SCHEMA}
 REQUIRED = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "detected",
             "detection_latency_ms", "recovery_latency_ms", "instructions", "wall_s")

@@ -54,3 +54,20 @@ class ProgressGaps:
             g = self.gap[i] if self.done[i] or self.last[i] is None else max(self.gap[i], end - self.last[i][1])
             out.append(round(cycles_to_ms(g), 6))
         return tuple(out)
+
+
+def first_results(system):
+    """Each AppVM's first RESULT line on the console as a WorkloadResult ("not started" if none):
+    the original AppVMs' results, before the health check's fresh AppVM 0 prints its own."""
+    from workbench.system.results import WorkloadResult
+    first: dict[int, tuple] = {}
+    for m in abi.RESULT_RE.finditer(system.console):
+        first.setdefault(int(m[1]), (m[2], m[3], int(m[4]), int(m[5], 16)))
+    out = []
+    for i in range(len(system.config.appvms)):
+        if i in first:
+            wl, status, iters, checksum = first[i]
+            out.append(WorkloadResult(i, wl, "done", status, iters, checksum))
+        else:
+            out.append(WorkloadResult(i, system.config.appvms[i], "running", "running", 0, 0))
+    return tuple(out)

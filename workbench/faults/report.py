@@ -10,7 +10,7 @@ EARLY_STOPS = ("masked", "converged", "dormant")
 ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cycle", "detection_latency_ms",
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
-               "cycles", "wall_s", "early_stop")
+               "cycles", "wall_s", "early_stop", "cause", "cause_detail")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,9 @@ class RunReport:
     early_stop: str | None             # "masked", "converged", "dormant" or None
     events: tuple[tuple[int, str], ...]
     panic: str | None = None           # the hypervisor's panic record, when it panicked
+    cause: str | None = None           # failed recoveries: a name of include/recovery_cause_list.h
+    cause_detail: str | None = None    # ... in words (the symbol, lock, domain, frame)
+    phases: dict | None = None         # in-place recoveries: phase name -> ms since the previous one
 
     def row(self) -> dict:
         """Flat dict for one polars row: the fault's `row()` keys, then ROW_SCALARS (progress gap: the
@@ -66,6 +69,10 @@ class RunReport:
                  ("early stop", self.early_stop or "-")]
         if self.panic:
             facts.append(("panic", self.panic))
+        if self.cause:
+            facts.append(("cause", self.cause + (f": {self.cause_detail}" if self.cause_detail else "")))
+        if self.phases:
+            facts.append(("phases", ", ".join(f"{k} {v:.3f} ms" for k, v in self.phases.items())))
         from workbench.machine.clock import cycles_to_ms
         rows = tuple((f"{c:,}", f"{cycles_to_ms(c):.3f}", label) for c, label in self.events)
         return Summary(f"RunReport: {self.outcome}", tuple(facts),

@@ -2,6 +2,13 @@
 done and the system powered off), a timeout or an early stop; on detection apply the configured
 recovery; classify (DESIGN section 5). `run_fault(system, fault) -> RunReport`.
 
+Two recovery shapes after a detection: a board reset (`reboot`: the run is cut to the panic path,
+then the rebooted system runs to a working state and to its end) and a recovery in place
+(`rehype`, and the component microreboots: `mechanism.in_place`): the run simply goes on, the
+mechanism's phase probes mark its phases (latency of each, and recovery done), then the run goes to
+its end (`timeout_factor` golden lengths after recovery done) and the mechanism names the cause of a
+failed recovery.
+
 The machine runs in slices ending on multiples of CHECK_CYCLES (as the golden run did), so a run
 whose state has become the golden run's stops at the same cycles as it: there the digests of the
 state changed since the snapshot are compared (`Machine.state_hash_since`), and equal means the rest
@@ -15,7 +22,7 @@ import time
 from workbench.faults.detection import Detector
 from workbench.faults.golden import CHECK_CYCLES, golden_profile, last_access_pass, target_context, text_range
 from workbench.faults.models import CodeFlip, FailStop, Fault, MemoryFlip, RegisterFlip
-from workbench.faults.measure import ProgressGaps, affected as _affected, peer_totals
+from workbench.faults.measure import ProgressGaps, affected as _affected, first_results, peer_totals
 from workbench.faults.report import RunReport
 from workbench.machine import cycles_to_ms
 
@@ -154,6 +161,17 @@ class _Run:
                 self.instr_done + self.m.instructions - self.instr0 > self.instruction_budget:
             raise _OverBudget()
 
+    def _slices(self):
+        """Run slice by slice (ending on multiples of CHECK_CYCLES, as the golden run did) up to
+        `self.deadline`, which the caller may move; yields each slice's stop."""
+        m = self.m
+        while True:
+            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, self.deadline)
+            stop = m.run(max_cycles=max(1, nxt - m.cycle))
+            self.gaps.sample(self.rel(m.cycle))
+            self._guard()
+            yield stop
+
     def _check_injected(self):
         if self.injection is None:
             st = self.m.fault_status(self.fault.hart)
@@ -165,13 +183,9 @@ class _Run:
         """Run until the system stops by itself, a timeout, an early stop, or (after a detection) the
         panic path halted or asked for a reset. Returns how it ended."""
         m, g = self.m, self.golden
-        deadline = self.start + int(self.timeout_factor * g.length)
+        self.deadline = self.start + int(self.timeout_factor * g.length)
         checks_after_injection = 0
-        while True:
-            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
-            stop = m.run(max_cycles=max(1, nxt - m.cycle))
-            self.gaps.sample(self.rel(m.cycle))
-            self._guard()
+        for stop in self._slices():
             if stop.reason == "trigger":
                 self._check_injected()
                 self._apply_at_trigger()
@@ -188,7 +202,9 @@ class _Run:
                     addr, word = self.repair
                     m.write(addr, word.to_bytes(4, "little"))
                     self.event(m.cycle, f"code repaired at {addr:#x}")
-                deadline = min(deadline, m.cycle + PANIC_PATH_CYCLES)
+                if self.recovery.in_place:
+                    return "detected"
+                self.deadline = min(self.deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
                 what = "byte" if isinstance(self.fault, MemoryFlip) else "register"
                 self.event(m.cycle, f"{what} overwritten before read: masked")
@@ -199,7 +215,7 @@ class _Run:
                 return "idle"
             if stop.reason == "probe":
                 continue
-            if m.cycle >= deadline:
+            if m.cycle >= self.deadline:
                 return "timeout"
             if (self.convergence and self.injection is not None and self.detector.detection is None
                     and m.cycle in g.digests):
@@ -218,6 +234,8 @@ class _Run:
             return self._report(t0, "no_effect", "dormant", early="dormant")
         if end == "converged":
             return self._report(t0, "no_effect", "converged", early="converged")
+        if end == "detected":
+            return self._in_place(t0)
         det = self.detector.refine()
         if det is None:
             self.event(m.cycle, {"poweroff": "powered off", "timeout": "timeout"}.get(end, f"stopped ({end})"))
@@ -248,13 +266,9 @@ class _Run:
         """The board was reset and the firmware loaded the images: boot to a working system (every
         AppVM running), then run to the end with the health check."""
         s, m, g = self.system, self.m, self.golden
-        boot_deadline = int(self.timeout_factor * max(s.boot_summary.cycles, CHECK_CYCLES))
+        self.deadline = int(self.timeout_factor * max(s.boot_summary.cycles, CHECK_CYCLES))
         ready = None
-        while True:
-            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, boot_deadline)
-            stop = m.run(max_cycles=max(1, nxt - m.cycle))
-            self.gaps.sample(self.rel(m.cycle))
-            self._guard()
+        for stop in self._slices():
             if stop.reason in FINISHED or stop.reason == "idle":
                 reason = "recovery_crashed" if s.hv.panic is not None or stop.reason == "fail" else "recovery_hung"
                 self.event(m.cycle, f"reboot failed ({stop.reason})")
@@ -262,19 +276,15 @@ class _Run:
             if s._started():
                 ready = m.cycle
                 break
-            if m.cycle >= boot_deadline:
+            if m.cycle >= self.deadline:
                 self.event(m.cycle, "reboot did not reach a working system")
                 return self._report(t0, "recovery_failed", "recovery_hung", affected=affected, det=det)
         self.event(ready, "rebooted: every AppVM running again")
         self.recovery_cycles = self.rel(ready) - self.det_rel
         s._start_peer()
-        deadline = ready + int(self.timeout_factor * g.length)
-        while True:
-            nxt = min((m.cycle // CHECK_CYCLES + 1) * CHECK_CYCLES, deadline)
-            stop = m.run(max_cycles=max(1, nxt - m.cycle))
-            self.gaps.sample(self.rel(m.cycle))
-            self._guard()
-            if stop.reason != "cycle_limit" or m.cycle >= deadline:
+        self.deadline = ready + int(self.timeout_factor * g.length)
+        for stop in self._slices():
+            if stop.reason != "cycle_limit" or m.cycle >= self.deadline:
                 break
         health = s.types["privvm"].view(m, "health_check_result") == 1 if stop.reason == "poweroff" else False
         self.health = health
@@ -288,6 +298,79 @@ class _Run:
         if not health:
             return self._report(t0, "recovery_failed", "health_check_failed", affected=affected, det=det)
         return self._report(t0, "recovered", None, affected=affected, det=det)
+
+    def _in_place(self, t0) -> RunReport:
+        """A recovery in place: the stack recovers by itself while the run goes on. Phase probes
+        time each phase; once the done phase is reached the run goes to its end; the mechanism
+        names the cause when the recovery failed."""
+        s, m, g, mech = self.system, self.m, self.golden, self.recovery
+        phases = dict((a, n) for n, a in mech.phase_symbols(s))
+        first = next(iter(phases.values()))
+        panic_addr = self.detector.panic_addr
+        added = [a for a in phases if a not in m._probes]
+        for a in added:
+            m.add_probe(a, stop=True)
+        seen, last, det = len(m.probe_hits), self.det_rel, self.detector.detection
+        self.phases, self.crashed_at, done, done_cycle, stop = {}, None, None, None, None
+        self.deadline = m.cycle + int(self.timeout_factor * g.length)
+        try:
+            for stop in self._slices():
+                hits, seen = m.probe_hits[seen:], len(m.probe_hits)
+                for cycle, hart, addr in hits:
+                    if addr in phases:
+                        name = phases[addr]
+                        self.phases[name] = round(cycles_to_ms(self.rel(cycle) - last), 6)
+                        last = self.rel(cycle)
+                        self.event(cycle, f"{mech.name}: phase {name}")
+                        if name == first:
+                            det = self.detector.refine()   # the panic record, before the new instance wipes it
+                        if name == mech.done_phase and done is None:
+                            done, done_cycle = mech.at_done(s), cycle
+                            self.recovery_cycles = self.rel(cycle) - self.det_rel
+                            found = ", ".join(done.get("found", ())) or "none"
+                            self.event(cycle, f"{mech.name}: recovery done (hazards found: {found})")
+                            self.deadline = cycle + int(self.timeout_factor * g.length)
+                    elif addr == panic_addr and self.crashed_at is None and self.phases:
+                        # (before the first phase, the other harts' NMIs bring them through panic()
+                        # on their way to park: not a failure)
+                        self.crashed_at = mech.panic_site(s, hart)
+                        self.event(cycle, f"failed again at {self.crashed_at}"
+                                   + (" (after recovery)" if done is not None else " (recovery path)"))
+                if stop.reason in FINISHED or stop.reason == "idle" or m.cycle >= self.deadline:
+                    break
+                if done is not None and self.crashed_at is not None:
+                    break                  # a failure after recovery: the recovery did not hold
+        finally:
+            for a in added:
+                m.remove_probe(a)
+        self.panic = det.detail or None if det is not None else None
+        results = first_results(s)
+        affected = _affected(results, g.results)
+        wrong = sum(1 for r, gr in zip(results, g.results) if r.state == "done" and not r.matches(gr))
+        end = stop.reason if stop is not None and stop.reason != "cycle_limit" else "timeout"
+        self.health = s.types["privvm"].view(m, "health_check_result") == 1 if end == "poweroff" else None
+        problems = mech.end_problems(s, done) if done is not None and end == "poweroff" else []
+        if done is None:
+            reason = "recovery_crashed" if self.crashed_at else "recovery_hung"
+        elif self.crashed_at is not None:
+            reason = "recovery_crashed"
+        elif end != "poweroff":
+            reason = "recovery_hung" if end in ("timeout", "idle") else "recovery_crashed"
+        elif affected:
+            reason = "appvm_lost"
+        elif not self.health:
+            reason = "health_check_failed"
+        elif problems:
+            reason = "hv_inconsistent"
+        else:
+            reason = None
+        self.event(m.cycle, {"poweroff": "powered off", "timeout": "timeout"}.get(end, f"stopped ({end})")
+                   + ("" if self.health is None else f"; health check {'ok' if self.health else 'failed'}"))
+        if reason is None:
+            return self._report(t0, "recovered", None, affected=affected, det=det)
+        self.cause = mech.cause(crashed_at=self.crashed_at, last_phase=next(reversed(self.phases), None),
+                                done=done, problems=problems, affected=affected, wrong=wrong, health=self.health)
+        return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
 
     def _report(self, t0, outcome, reason, *, early=None, affected=0, det=None) -> RunReport:
         m, g = self.m, self.golden
@@ -307,6 +390,12 @@ class _Run:
         if det is not None:
             strict = outcome == "recovered"
             papers = health is True and affected <= 1 and reason in (None, "appvm_lost")
+        cause, cause_detail = getattr(self, "cause", (None, None))
+        if outcome == "recovery_failed" and cause is None:
+            cause, cause_detail = ("recovery_crashed" if reason == "recovery_crashed" else
+                                   "recovery_hung" if reason == "recovery_hung" else
+                                   "appvm_lost" if reason == "appvm_lost" else
+                                   "health_check_failed" if reason == "health_check_failed" else "other"), reason
         return RunReport(
             fault=self.fault, outcome=outcome, reason=reason, detected=det.kind if det else None,
             injection_cycle=inj, detection_cycle=det_cycle,
@@ -316,4 +405,5 @@ class _Run:
             progress_gap_ms=gaps, peer_lost=lost, peer_worst_latency_us=worst,
             instructions=self.instr_done + m.instructions - self.instr0, cycles=self.rel(m.cycle),
             wall_s=time.perf_counter() - t0, early_stop=early, events=tuple(self.events),
-            panic=getattr(self, "panic", None))
+            panic=getattr(self, "panic", None), cause=cause, cause_detail=cause_detail or None,
+            phases=dict(getattr(self, "phases", {})))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from workbench import toolchain
+from workbench.stack import abi
 from workbench.stack.abi import INCLUDE, P, STACK_DIR
 
 LIB = STACK_DIR / "lib"
@@ -26,7 +27,7 @@ GUEST_SRCS = ["lib/guest_start.S", "lib/guest.c", "lib/store_client.c", "lib/xen
 HV_SRCS = ["hv/start.S", "hv/setup.c", "hv/trap.c", "hv/hypercall.c", "hv/console.c", "hv/sched.c",
            "hv/timer.c", "hv/event_channel.c", "hv/grant_table.c", "hv/multicall.c", "hv/domctl.c",
            "hv/domain.c", "hv/heap.c", "hv/pmp.c", "hv/physdev.c", "hv/panic.c", "hv/dump.c",
-           "hv/recovery/recovery.c"]
+           "hv/recovery/recovery.c"] + [f"hv/recovery/{name}.c" for name in abi.enhancements()]
 PRIVVM_SRCS = ["privvm/main.c", "privvm/toolstack.c", "privvm/store_server.c", "privvm/store_tree.c"]
 APPVM_SRCS = ["appvm/main.c", "appvm/wl_compute.c", "appvm/wl_hcall.c", "appvm/wl_faulty.c", "appvm/frontend.c",
               "appvm/blkfront.c", "appvm/netfront.c", "appvm/wl_blk.c", "appvm/wl_net.c"]

@@ -302,6 +302,7 @@ long do_iret(struct vcpu *v, const u32 *a)
     struct vcpu_info *vi = &v->dom->shinfo->vcpu[0];
     v->regs = vi->saved;
     WRITE_ONCE(vi->upcall_mask, 0);
+    v->hc_committed = 1;                      /* a retry would restore the frame twice */
     return 0;
 }
 

@@ -30,7 +30,8 @@ static void frame_ungrant(struct domain *d, u32 addr)
         f->owner = 0;
 }
 
-static void frame_map(struct domain *gd, u32 addr)
+/* Out of line: a directed fault stops here, inside a map with both grant locks held. */
+static void __attribute__((noinline)) frame_map(struct domain *gd, u32 addr)
 {
     struct frame *f = frame_of(addr);
     BUG_ON(f->owner != gd->domid + 1 || f->count == 0);  /* only a granted page of its owner */
@@ -111,7 +112,10 @@ static void pmp_reload_if_current(struct domain *d)
         pmp_load_domain(d);
 }
 
-static long map(struct domain *d, struct gnttab_map *m)
+/* Map: the OUT fields reach the guest before the change is made, and the map slot is claimed last,
+ * so a hypervisor failure before it leaves nothing a retry would repeat (grant_fixup recomputes
+ * the counts from the slots); `committed` (the vCPU's hc_committed) is set once it is made. */
+static long map(struct domain *d, struct gnttab_map *m, struct gnttab_map *guest, u32 *committed)
 {
     struct domain *gd = domain_get(m->dom == DOMID_SELF ? d->domid : m->dom);
     if (!gd)
@@ -123,12 +127,18 @@ static long map(struct domain *d, struct gnttab_map *m)
         ret = -ENOSPC;
         for (u32 i = 0; i < NR_PMP_MAPS; i++)
             if (!d->map[i].in_use) {
-                get_domain(gd);           /* the map keeps the granter: a dying one stays until unmapped */
-                d->map[i] = (struct grant_map){ 1, gd->domid, m->ref, g->addr, g->readonly, gd };
-                g->mapcount++;
-                frame_map(gd, g->addr);
                 m->addr = g->addr;
                 m->handle = i;
+                if (guest)
+                    memcpy(guest, m, sizeof(*m));
+                get_domain(gd);           /* the map keeps the granter: a dying one stays until unmapped */
+                g->mapcount++;
+                frame_map(gd, g->addr);
+                d->map[i] = (struct grant_map){ 0, gd->domid, m->ref, g->addr, g->readonly, gd };
+                fence();
+                d->map[i].in_use = 1;
+                if (committed)
+                    *committed = 1;
                 ret = 0;
                 break;
             }
@@ -139,7 +149,7 @@ static long map(struct domain *d, struct gnttab_map *m)
     return ret;
 }
 
-static long unmap(struct domain *d, u32 handle)
+static long unmap(struct domain *d, u32 handle, u32 *committed)
 {
     if (handle >= NR_PMP_MAPS)
         return -EINVAL;
@@ -158,6 +168,8 @@ static long unmap(struct domain *d, u32 handle)
         BUG_ON(m.ref >= NR_GRANTS || !gd->grant[m.ref].mapcount);
         gd->grant[m.ref].mapcount--;
         frame_unmap(gd, m.addr);
+        if (committed)
+            *committed = 1;
     }
     unlock2(d, gd);
     pmp_reload_if_current(d);
@@ -245,8 +257,8 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
         spin_unlock(&d->grant_lock);
         return ret;
     }
-    case GNTTABOP_map: ret = map(d, &k.map); break;
-    case GNTTABOP_unmap: return unmap(d, k.unmap.handle);
+    case GNTTABOP_map: ret = map(d, &k.map, guest, &v->hc_committed); break;
+    case GNTTABOP_unmap: return unmap(d, k.unmap.handle, &v->hc_committed);
     case GNTTABOP_copy: ret = copy(d, &k.copy); break;
     default: return -EINVAL;
     }
@@ -259,7 +271,7 @@ void gnttab_release_all(struct domain *d)
 {
     for (u32 i = 0; i < NR_PMP_MAPS; i++)
         if (d->map[i].in_use)
-            unmap(d, i);
+            unmap(d, i, NULL);
 }
 
 /* On free (the last reference gone, so no map of d's pages is left): drop its grants' references. */

@@ -43,8 +43,9 @@ struct timer {
     u32 hart;
     u32 active;                   /* linked in the list (guarded by timer_lock) */
     u32 period;                   /* recurring: re-armed period ticks after each run; 0 = one-shot */
-    u32 in_handler;               /* set on entry to a recurring timer's fn, cleared on exit: a
-                                     panic inside it leaves the timer unlinked and not re-armed */
+    u32 in_handler;               /* set on entry to fn (unlinked), cleared once done (a recurring one
+                                     re-armed): a panic inside it leaves the timer unlinked, not fired
+                                     again (timers_rebuild) */
 };
 
 /* ---- domains and vCPUs (domain.c, sched.c) ---- */
@@ -65,6 +66,10 @@ struct vcpu {
     u64 runtime;                  /* time charged by its hart's accounting timer (owned by its hart) */
     u32 hcall_nr;                 /* hypercall in progress, ~0 = none (hypercall_retry) */
     u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
+    u32 hc_committed;             /* the hypercall (or batch entry) in progress has made its change
+                                     and written its OUT fields: a retry must not make it again */
+    u32 hc_retry;                 /* set by recovery: nr + 1 of the hypercall it sent the vCPU back to */
+    u32 hc_resume;                /* set by recovery: the retried multicall resumes at mc_index */
 };
 
 enum evtchn_state { ECS_FREE = 0, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ, ECS_RESERVED };
@@ -160,6 +165,22 @@ struct preserved {
     struct timer acct_timer[MAX_HARTS];   /* scheduler accounting: charges the running vCPU */
     struct timer hb_timer;                /* heartbeat monitor of the PrivVM and the DVM (hart 0) */
     u32 hb_checks;                        /* monitor runs (written by the monitor only) */
+    /* ReHype (hv/recovery/recovery.c): written by the failing instance, read by the new one; the
+     * only way information crosses a microreboot besides the structures above. */
+    struct rehype_state {
+        u32 recovering;           /* a microreboot is under way: the next boot adopts this heap */
+        u32 release;              /* nonzero: parked harts may re-enter at the reset entry */
+        u32 parked;               /* bit h: hart h saved its vCPU's context and waits for release */
+        u32 attempts;             /* microreboots started since the last one that completed */
+        u32 count;                /* microreboots completed */
+        u32 panic_hart;
+        u32 phase;                /* last recovery phase reached (recovery.c rehype_phase_*) */
+        u64 time_at_panic;        /* the failed instance's now() when recovery started */
+        struct vcpu *curr[MAX_HARTS];   /* the vCPU each hart ran (the trusted copy), NULL = idle */
+        u32 found;                /* bit c: hazard c (recovery_cause_list.h) seen in the heap adopted */
+        u32 left;                 /* bit c: hazard c still there after the enhancements switched on */
+        char detail[64];          /* the first hazard left, in words (a lock, a domain, an irq) */
+    } rehype;
 };
 #define PRESERVED ((struct preserved *)PHEAP_BASE)
 
@@ -189,6 +210,7 @@ struct percpu {
     u32 has_wdog;
     u32 mcause, mepc, mtval;      /* of the trap being handled */
     u32 trap_kind;                /* panic.c enum panic_kind: set by ktrap/nmi_trap for panic() */
+    u32 nmi_from_guest;           /* nmi_trap: the NMI interrupted U mode (registers only in `nmi`) */
 };
 
 extern struct percpu percpu[MAX_HARTS];
@@ -229,6 +251,7 @@ struct hv_time {
 };
 extern struct hv_time hv_time;
 void time_init(void);
+void time_continue(u64 t);
 u64 now(void);                    /* system time (NOW()), in TIMEBASE_HZ ticks */
 void timer_init_hart(void);
 void hv_timers_start(void);
@@ -294,6 +317,7 @@ long physdev_assign(struct domain *d, const struct domctl_assign_device *a);
 int physdev_owns(struct domain *d, u32 pirq);
 void physdev_bound(struct domain *d, u32 pirq);
 void physdev_release(struct domain *d);
+void physdev_restore_routing(void);
 void physdev_pmp(struct domain *d, u8 *cfg, void (*addr_write)(u32, u32));
 long do_physdev_op(struct vcpu *v, const u32 *a);
 void physdev_dump(void);
@@ -318,5 +342,9 @@ void hv_dump(const char *name);
 
 /* recovery/recovery.c */
 void recovery_on_panic(void);
+int recovery_booting(void);                     /* this boot adopts the preserved heap (ReHype) */
+void recovery_park(void) __attribute__((noreturn));
+void recovery_early(void);                      /* hart 0, before the other harts start */
+void recovery_resume(void);                     /* hart 0, every hart online: re-integrate */
 
 #endif

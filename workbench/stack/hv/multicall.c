@@ -1,5 +1,7 @@
 /* Multicall: a batch of hypercalls in one trap.  The vCPU records how far the batch has got
- * (mc_index), so a retried batch after a hypervisor microreboot can skip completed entries. */
+ * (mc_index: the entry under way) and whether that entry has made its change (hc_committed), so a
+ * batch retried after a hypervisor microreboot with its progress kept (hc_resume, set by
+ * multicall_progress) skips the entries already done. */
 #include "hv.h"
 #include "multicall.h"
 
@@ -12,8 +14,16 @@ long do_multicall(struct vcpu *v, const u32 *a)
     if ((addr & 3) || !guest_range_ok(v->dom, addr, n * sizeof(struct multicall_entry)))
         return -EFAULT;
     struct multicall_entry *e = (void *)(uptr)addr;
-    for (v->mc_index = 0; v->mc_index < n; v->mc_index++) {
+    u32 first = 0;
+    if (v->hc_resume && v->mc_index < n) {
+        first = v->mc_index;
+        if (v->hc_committed)                   /* its change was made, its OUT fields written */
+            e[first++].result = 0;
+    }
+    v->hc_resume = 0;
+    for (v->mc_index = first; v->mc_index < n; v->mc_index++) {
         struct multicall_entry *m = &e[v->mc_index];
+        v->hc_committed = 0;
         m->result = hypercall_dispatch(v, m->op, m->args, 1);
         if (v->dom->state != DOMSTATE_RUNNING)     /* e.g. a shutdown inside the batch */
             break;

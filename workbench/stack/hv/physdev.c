@@ -121,6 +121,16 @@ long physdev_assign(struct domain *d, const struct domctl_assign_device *a)
     return ret;
 }
 
+/* A new hypervisor instance (ReHype): route every assigned source again, from the preserved pirq[]
+ * (plic_init_hart disabled them all on this boot). */
+void physdev_restore_routing(void)
+{
+    struct preserved *p = PRESERVED;
+    for (u32 irq = 1; irq < NR_PIRQS; irq++)
+        if (p->pirq[irq].owner && p->pirq[irq].hart < hv.nharts)
+            plic_enable(irq, p->pirq[irq].hart, 1);
+}
+
 /* An interrupt that arrived before the owner bound a port is delivered at bind time. */
 void physdev_bound(struct domain *d, u32 pirq)
 {

@@ -127,7 +127,8 @@ static void __attribute__((noreturn)) hart_start(u32 h)
     sched_init_hart();
     plic_init_hart();
     timer_init_hart();
-    hv_timers_start();
+    if (!recovery_booting())                      /* a microreboot re-links the preserved ones */
+        hv_timers_start();
     __atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
     if (h == 0) {
         u64 deadline = now() + TIMEBASE_HZ / 10;      /* fewer harts than configured: use those */
@@ -140,6 +141,10 @@ static void __attribute__((noreturn)) hart_start(u32 h)
         if (n != hv.nharts)
             hv_printf("hv: only %u of %u harts came up\n", n, hv.nharts);
         hv.nharts = n;
+        if (recovery_booting()) {
+            recovery_resume();
+            enter_first_guest();
+        }
         pristine_check();
         hv_printf("hv: %u hart(s) online, watchdog %s\n", hv.nharts, pc->has_wdog ? "present" : "absent");
         long err = 0;
@@ -176,19 +181,24 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
         percpu_init(h);
         hart_start(h);
     }
-    /* Hart 0: the pristine copy first, while .data still holds its initial values. */
+    /* Hart 0: the pristine copy first, while .data still holds its initial values (a microreboot
+     * booted from it, and the copy is locked read-only by now). */
+    int recovering = recovery_booting();
     u32 image = (u32)(_hv_image_end - _hv_image_start);
-    if (image <= PRISTINE_SIZE)
+    if (image <= PRISTINE_SIZE && !recovering)
         memcpy((void *)(uptr)PRISTINE_BASE, _hv_image_start, image);
     memset(__bss_start, 0, (u32)(__bss_end - __bss_start));
     time_init();
     percpu_init(0);
     const char *src = read_boot_info(arg);
-    hv_printf("\nhv: Microreboot Workbench hypervisor, boot info from %s, %u hart(s), %u AppVM(s)\n",
-              src, hv.nharts, hv.bi.sys.nappvms);
+    hv_printf("\nhv: Microreboot Workbench hypervisor, boot info from %s, %u hart(s), %u AppVM(s)%s\n",
+              src, hv.nharts, hv.bi.sys.nappvms, recovering ? ", recovery boot" : "");
     if (image > PRISTINE_SIZE)
         panic("hv_entry", "image larger than the pristine area");
-    heap_init();
+    if (recovering)
+        recovery_early();                         /* keeps the preserved heap: no heap_init */
+    else
+        heap_init();
     fence();
     WRITE_ONCE(boot_release, RELEASE_MAGIC);
     hart_start(0);
@@ -196,6 +206,8 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
 
 void __attribute__((noreturn)) park_hart(void)
 {
+    if (READ_ONCE(hv_panicking))
+        recovery_park();                            /* ReHype waits to re-enter; others stop here */
     csr_write(mie, 0);
     for (;;)
         __asm__ volatile("wfi");
@@ -222,6 +234,7 @@ void __attribute__((noreturn)) nmi_trap(struct percpu *pc)
     pc->mcause = csr_read(0x742);
     pc->mepc = csr_read(0x741);
     pc->mtval = 0;
+    pc->nmi_from_guest = ((csr_read(0x744) >> 11) & 3) == 0;   /* mnstatus.MNPP: from U mode */
     pc->trap_kind = 2;                               /* PANIC_NMI */
     panic("nmi_trap", "watchdog NMI");
 }

@@ -133,6 +133,26 @@ nmi_entry:
 1:
   j 1b
 
+# ReHype (recovery.c).  Both run without a stack: the new instance clears .bss, stacks included.
+# void rehype_wait(u32 *release): a parked hart spins until the release word is set, then resets.
+.globl rehype_wait
+rehype_wait:
+  csrw mie, zero
+1:
+  lw t0, 0(a0)
+  beqz t0, 1b
+  fence
+  li a1, BOOTINFO_ADDR
+  j _start
+# void rehype_restart(u32 *release): the recovering hart releases the parked harts and resets too.
+.globl rehype_restart
+rehype_restart:
+  fence
+  li t0, 1
+  sw t0, 0(a0)
+  li a1, BOOTINFO_ADDR
+  j _start
+
 # u32 probe_read_asm(u32 addr, u32 *guard): read a device register; if the read faults, ktrap
 # restores the registers (a0 = 0) and resumes at the guard label.
 .globl probe_read_asm

@@ -27,9 +27,19 @@ void time_init(void)
     hv_time.inv = TIME_SCALE_ONE;
 }
 
+/* ReHype's time_continuity: system time goes on from `t` (the failed instance's latest). */
+void time_continue(u64 t)
+{
+    hv_time.stamp = mtime();
+    hv_time.base = t;
+}
+
 u64 now(void)
 {
-    return hv_time.base + (((mtime() - hv_time.stamp) * hv_time.mul) >> 16);
+    u64 m = mtime();
+    if (m < hv_time.stamp)              /* harts' clocks differ by up to a quantum: never negative */
+        m = hv_time.stamp;
+    return hv_time.base + (((m - hv_time.stamp) * hv_time.mul) >> 16);
 }
 
 /* The mtime at which system time reaches t (for mtimecmp); past times give the stamp. */
@@ -137,17 +147,15 @@ void timer_interrupt(void)
         if (d)
             get_domain(d);              /* a destroy meanwhile must not free t under fn */
         spin_unlock(&pc->timer_lock);
+        t->in_handler = 1;              /* recovery: unlinked, fn under way (not yet re-armed) */
+        fence();
+        t->fn(t);
         if (t->period) {
-            t->in_handler = 1;          /* recovery: unlinked, fn under way, not yet re-armed */
-            fence();
-            t->fn(t);
             u64 next = t->deadline + t->period;
             timer_set(t, next > t_now ? next : t_now + t->period);   /* late: no burst of catch-ups */
-            fence();
-            t->in_handler = 0;
-        } else {
-            t->fn(t);
         }
+        fence();
+        t->in_handler = 0;
         if (d)
             put_domain(d);
     }

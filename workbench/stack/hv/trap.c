@@ -56,6 +56,12 @@ void trap_user(struct percpu *pc)
     } else if (cause == CAUSE_ECALL_U) {
         u32 nr = v->regs.x[17];
         v->regs.x[REG_PC] += 4;
+        if (!(v->hc_resume && nr == HC_multicall)) {   /* a retried batch keeps its progress (ReHype) */
+            v->hc_committed = 0;
+            v->mc_index = 0;
+            v->hc_resume = 0;
+        }
+        v->hc_retry = 0;
         v->hcall_nr = nr;
         long r = hypercall_dispatch(v, nr, &v->regs.x[10], 0);
         v->hcall_nr = ~0u;

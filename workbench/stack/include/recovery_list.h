@@ -6,6 +6,6 @@
  * No include guard on purpose. */
 RECOVERY(0, halt,          1)   /* no recovery: the panicking hart halts the system (the baseline) */
 RECOVERY(1, reboot,        1)   /* reboot the whole machine: every VM starts again */
-RECOVERY(2, rehype,        0)   /* microreboot the hypervisor, keeping the VMs (ReHype) */
+RECOVERY(2, rehype,        1)   /* microreboot the hypervisor, keeping the VMs (ReHype) */
 RECOVERY(3, dvm_reboot,    0)   /* microreboot the driver VM, the frontends reconnect */
 RECOVERY(4, privvm_reboot, 0)   /* microreboot the PrivVM and its configuration store */

@@ -37,6 +37,8 @@ struct start_info {
     u32 nmodules;                      /* PrivVM only: the boot modules it may create domains from */
     struct boot_module module[MAX_MODULES];
     struct io_config io;               /* PrivVM only: split I/O configuration */
+    u32 hv_recoveries;                 /* hypervisor microreboots so far (a new instance counts them in
+                                          the PrivVM's: its toolstack then runs the health check) */
 };
 #define START_MAGIC 0x54525453u        /* "STRT" */
 

@@ -114,7 +114,8 @@ int main(void)
         }
     }
     status_view();
-    if ((start->sys.flags & SYS_HEALTH_CHECK) && napps) {
+    /* after a reboot (the flag) or a hypervisor microreboot (the new instance counts it) */
+    if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries)) && napps) {
         health_check_result = health_check() == 0 ? HEALTH_OK : HEALTH_FAILED;
         gprintf("privvm: health check %s\n", health_check_result == HEALTH_OK ? "ok" : "FAILED");
     }

@@ -1,0 +1,155 @@
+"""ReHype (issue 10): the hypervisor microreboot recovers the default 3AppVM system from fail-stops in
+the hypervisor, each enhancement repairs its hazard (its directed fault of tests/hv_fixtures.py:
+recovered with it, failed without it, with the cause naming it), and the recovery is measured."""
+from __future__ import annotations
+
+import pytest
+
+import hv_fixtures as fx
+from workbench.faults import FailStop
+from workbench.faults.golden import golden_profile
+from workbench.recovery.rehype import ReHype
+from workbench.system import System, SystemConfig
+from workbench.system.config import ALL_ENHANCEMENTS
+
+_systems: dict = {}
+
+
+def rehype(enhancements=ALL_ENHANCEMENTS, appvms=None) -> System:
+    """The default system (PrivVM, DVM, blk, net, hcall on 2 harts; or `appvms`) under rehype, booted,
+    golden run recorded (one per configuration in this module)."""
+    key = (tuple(enhancements), appvms)
+    if key not in _systems:
+        kw = {} if appvms is None else {"appvms": appvms}
+        s = System(SystemConfig(recovery="rehype", enhancements=key[0], **kw))
+        s.boot()
+        golden_profile(s, "hv")
+        _systems[key] = s
+    s = _systems[key]
+    s.boot()
+    return s
+
+
+def without(name):
+    return tuple(e for e in ALL_ENHANCEMENTS if e != name)
+
+
+def recovered(r):
+    assert r.outcome == "recovered", (r.outcome, r.reason, r.cause, r.cause_detail, r.events)
+    assert r.health_check is True and r.appvms_affected == 0
+    assert set(r.phases) == {"stop", "image", "boot", "harts", "reintegrate", "done"}
+
+
+def failed(r, cause):
+    assert r.outcome == "recovery_failed", (r.outcome, r.cause, r.events)
+    assert r.cause == cause, (r.cause, r.cause_detail, r.reason, r.events)
+
+
+def test_phase_probes_are_the_papers_phases_in_order():
+    s = rehype()
+    assert [n for n, _ in ReHype().phase_symbols(s)] == ["stop", "image", "boot", "harts", "reintegrate", "done"]
+
+
+# ---- fail-stops: idle, in a hypercall, in an interrupt handler, in a timer callback ----
+
+def _idle(s):
+    # the idle loop of schedule() takes a timer interrupt with no vCPU on the hart
+    return fx.stop_where(s, "timer_interrupt", lambda h: fx.curr_vcpu(s, h.index) is None)
+
+
+def test_failstop_while_idle_is_recovered():
+    s = rehype()
+    recovered(fx.failstop_here(s, _idle(s)))
+
+
+def test_failstop_in_a_hypercall_is_recovered():
+    s = rehype()
+    recovered(fx.failstop_here(s, fx.stop_at(s, "do_event_channel_op")))
+
+
+def test_failstop_in_an_interrupt_handler_is_recovered():
+    s = rehype()
+    recovered(fx.failstop_here(s, fx.stop_at(s, "plic_interrupt")))
+
+
+def test_failstop_in_a_timer_callback_is_recovered():
+    s = rehype()
+    recovered(fx.failstop_here(s, fx.stop_at(s, "guest_timer")))
+
+
+def test_sampled_failstops_are_recovered_and_report_phase_latencies():
+    s = rehype()
+    for at in (100, 2000, 50000):
+        r = s.inject(FailStop(target="hv", hart=0, at=at))
+        recovered(r)
+        assert r.recovery_latency_ms == pytest.approx(sum(r.phases.values()), rel=1e-3)
+        labels = [lbl for _, lbl in r.events]
+        assert labels.index("rehype: phase stop") < labels.index("rehype: recovery done")
+
+
+# ---- one directed fault per enhancement: recovered with it, failed without it, the cause named ----
+
+def _lock_held(s):
+    # inside a grant map of the DVM's batch, both grant locks held
+    return fx.stop_at(s, "frame_map")
+
+
+def _in_batch(s):
+    dvm = s.dvm.domid
+
+    def mid_batch(h):
+        v = fx.curr_vcpu(s, h.index)
+        return v is not None and s.hv.types.view_at(s.machine, v.dom, "domain").domid == dvm and v.mc_index >= 1
+    return fx.stop_where(s, "do_grant_table_op", mid_batch, tries=400)
+
+
+def _irq_claimed(s):
+    return fx.stop_where(s, "evtchn_set_pending", lambda h: any(q.inflight for q in s.hv.preserved.pirq))
+
+
+def _vcpu_running_elsewhere(s):
+    return fx.stop_where(s, "schedule", lambda h: h.index == 0 and fx.curr_vcpu(s, 1) is not None)
+
+
+# the map batches with more than one entry come with two blk AppVMs (one round takes several requests)
+TWO_BLK = ("blk", "blk")
+
+DIRECTED = {
+    "reset_locks": (_lock_held, "lock_held"),
+    "hypercall_retry": (_in_batch, "hypercall_stuck", TWO_BLK),
+    "ack_irqs": (_irq_claimed, "irq_unacked"),
+    "multicall_progress": (_in_batch, "multicall_repeated", TWO_BLK),
+    "grant_fixup": (_lock_held, "frame_counts"),
+    "sched_rebuild": (_vcpu_running_elsewhere, "sched_inconsistent"),
+    "timers_rebuild": (lambda s: fx.stop_at(s, "acct_tick"), "timer_lost"),
+    "event_kick": (lambda s: fx.stop_at(s, "vcpu_kick"), "event_lost"),
+    "time_continuity": (lambda s: fx.stop_at(s, "write_time"), "time_backwards"),
+}
+
+
+def test_every_enhancement_has_a_directed_fault():
+    assert set(DIRECTED) == set(ALL_ENHANCEMENTS)
+
+
+@pytest.mark.parametrize("name", ALL_ENHANCEMENTS)
+def test_directed_fault_recovered_with_its_enhancement(name):
+    where, cause, *appvms = DIRECTED[name]
+    s = rehype(appvms=appvms[0] if appvms else None)
+    recovered(fx.failstop_here(s, where(s)))
+
+
+# Hazards that arise (the new instance's audit finds them) but that this stack masks, so a run
+# without the enhancement still recovers: the DVM's event loop wakes every millisecond for its
+# heartbeat and looks at its rings and devices then, so a claimed interrupt whose event was lost
+# only delays block I/O (ack_irqs); a blocked vCPU whose kick was lost is woken by its next timer or
+# event, since every guest waits with a timeout or a periodic event (event_kick).
+MASKED = {"ack_irqs", "event_kick"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
+    n in MASKED, reason="the hazard arises but this stack masks it (see MASKED)", strict=True))
+    for n in ALL_ENHANCEMENTS])
+def test_directed_fault_fails_without_its_enhancement_and_names_it(name):
+    where, cause, *appvms = DIRECTED[name]
+    s = rehype(without(name), appvms=appvms[0] if appvms else None)
+    failed(fx.failstop_here(s, where(s)), cause)
