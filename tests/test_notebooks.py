@@ -42,3 +42,16 @@ def test_ablation_notebook_runs(tmp_path, monkeypatch):
               "DSN 2018", "VEE 2011"):
         assert s in text, s
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2      # the ladder and the latency CDF
+
+
+def test_ablation_notebook_reads_the_saved_ablation(tmp_path, monkeypatch):
+    saved = ROOT / "data" / "ablations" / "hv-ladder"
+    if not (saved / "ablation.json").exists():
+        pytest.skip("no saved ablation under data/ablations/hv-ladder")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    out = tmp_path / "ablation-saved.ipynb"
+    nb = papermill.execute_notebook(str(ROOT / "notebooks" / "02_rehype_ablation.ipynb"), str(out), cwd=str(ROOT),
+                                    parameters={"executor": "inline"}, kernel_name="python3", progress_bar=False)
+    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "read the saved ablation" in text and "+time_continuity" in text and "reboot" in text

@@ -235,7 +235,10 @@ class Ablation:
 
     @property
     def fault_types(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r["fault_type"] for r in self.plan["faults"]))
+        """The fault types of the list: the fault space's order when it was sampled, else first seen."""
+        seen = dict.fromkeys(r["fault_type"] for r in self.plan["faults"])
+        space = (self.plan.get("fault_space") or {}).get("fault_types") or ()
+        return tuple(t for t in space if t in seen) + tuple(t for t in seen if t not in space)
 
     @property
     def table(self) -> pl.DataFrame:
