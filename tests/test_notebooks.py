@@ -1,7 +1,9 @@
 """The notebooks run top to bottom at a small size (papermill injects the parameters)."""
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,47 +13,71 @@ papermill = pytest.importorskip("papermill")
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_tour_notebook_runs(tmp_path, monkeypatch):
-    # the kernel is another Python: it must import this tree's workbench, not an installed one
+def _run(name, tmp_path, monkeypatch, parameters):
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = tmp_path / "tour.ipynb"
-    nb = papermill.execute_notebook(str(ROOT / "notebooks" / "01_tour.ipynb"), str(out), cwd=str(ROOT),
-                                    parameters={"n": 4, "iterations": [16, 20, 40], "executor": "inline"},
-                                    kernel_name="python3", progress_bar=False)
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return papermill.execute_notebook(str(ROOT / "notebooks" / name), str(tmp_path / name), cwd=str(ROOT),
+                                      parameters=parameters, kernel_name="python3", progress_bar=False)
+
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def _text(nb):
+    return "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in _outputs(nb))
+
+
+def test_tour_notebook_runs(tmp_path, monkeypatch):
+    nb = _run("01_tour.ipynb", tmp_path, monkeypatch, {"n": 4, "iterations": [16, 20, 40], "executor": "inline"})
+    text = _text(nb)
     assert "Campaign summary" in text and "RunReport" in text and "recovery success" in text
-    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code"
-               for o in c.get("outputs", []))          # the seaborn figure
+    last = {c.source.strip().splitlines()[-1]: c.outputs for c in nb.cells if c.cell_type == "code" and c.source.strip()}
+    for panel in ("CampaignPanel(config)", "SystemPanel(system=system)", "RunExplorer(results)",
+                  "ComparePanel(reference, results)"):
+        assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in last[panel]), panel
+    assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) >= 3
 
 
 def test_ablation_notebook_runs(tmp_path, monkeypatch):
-    from workbench.system.config import RECOVERY_IMPLEMENTED
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = tmp_path / "ablation.ipynb"
-    # until ReHype is merged the ladder runs under reboot: the notebook's plumbing, not ReHype's numbers
-    recovery = "rehype" if "rehype" in RECOVERY_IMPLEMENTED else "reboot"
-    nb = papermill.execute_notebook(str(ROOT / "notebooks" / "02_rehype_ablation.ipynb"), str(out), cwd=str(ROOT),
-                                    parameters={"n": 4, "iterations": [16, 20, 40], "executor": "inline",
-                                                "steps": ["reset_locks", "hypercall_retry"], "recovery": recovery,
-                                                "saved": "none", "fault_types": ["reg", "failstop"]},
-                                    kernel_name="python3", progress_bar=False)
-    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", "")) for o in outputs)
+    nb = _run("02_rehype_ablation.ipynb", tmp_path, monkeypatch,
+              {"n": 4, "iterations": [16, 20, 40], "executor": "inline", "steps": ["reset_locks", "hypercall_retry"],
+               "saved": "none", "fault_types": ["reg", "failstop"]})
+    text = _text(nb)
     for s in ("<Ablation>", "+hypercall_retry", "recovery success", "NextEnhancement", "recovery.c (shared)",
               "DSN 2018", "VEE 2011"):
         assert s in text, s
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2      # the ladder and the latency CDF
+    assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) >= 2      # the ladder and the latency CDF
 
 
 def test_ablation_notebook_reads_the_saved_ablation(tmp_path, monkeypatch):
-    saved = ROOT / "data" / "ablations" / "hv-ladder"
-    if not (saved / "ablation.json").exists():
+    if not (ROOT / "data" / "ablations" / "hv-ladder" / "ablation.json").exists():
         pytest.skip("no saved ablation under data/ablations/hv-ladder")
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    out = tmp_path / "ablation-saved.ipynb"
-    nb = papermill.execute_notebook(str(ROOT / "notebooks" / "02_rehype_ablation.ipynb"), str(out), cwd=str(ROOT),
-                                    parameters={"executor": "inline"}, kernel_name="python3", progress_bar=False)
-    text = "\n".join(str(o.get("data", {}).get("text/plain", "")) + str(o.get("text", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    text = _text(_run("02_rehype_ablation.ipynb", tmp_path, monkeypatch, {"executor": "inline"}))
     assert "read the saved ablation" in text and "+time_continuity" in text and "reboot" in text
+
+
+def test_latency_and_service_notebook_runs(tmp_path, monkeypatch):
+    nb = _run("04_latency_and_service.ipynb", tmp_path, monkeypatch,
+              {"run_n": 3, "run_recoveries": ["rehype"], "iterations": [16, 20, 40], "executor": "inline"})
+    text = _text(nb)
+    assert "hv-reboot-200" in text and "hv-halt-200" in text and "hv-rehype-3-new" in text
+    assert "│ hv     ┆ rehype   ┆" in text                 # a fresh mechanism's rows join the tables
+    assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) == 4     # latency, 2 CDFs, rate
+
+
+def test_reproducibility_notebook_reruns_and_prints_the_appendix(tmp_path, monkeypatch):
+    # a copy of the reference whose manifest names another hypervisor image: the notebook must say so,
+    # still compare the saved runs, and show the reproduction on a campaign it saves itself
+    saved = tmp_path / "hv-halt-200"
+    shutil.copytree(ROOT / "data" / "campaigns" / "hv-halt-200", saved)
+    m = json.loads((saved / "manifest.json").read_text())
+    m["image_hashes"]["hv"] = "0" * 64
+    (saved / "manifest.json").write_text(json.dumps(m))
+    nb = _run("05_reproducibility.ipynb", tmp_path, monkeypatch,
+              {"saved": str(saved), "runs": 3, "executor": "inline", "fresh_n": 3, "iterations": [16, 20, 40]})
+    text = _text(nb)
+    assert "images changed since the campaign ran: hv" in text
+    assert "3 runs re-run; 0 differ" in text           # the images did not really change
+    assert "identical: every re-run row equals the saved one (except wall_s) for hv, 3 faults" in text
+    assert "stack images (sha256):" in text and "git commit" in text and "seeds: campaign 7" in text
+    assert "iterations [16, 20, 40]" in text            # the appendix of the campaign saved here

@@ -84,7 +84,7 @@ def test_sampled_failstops_are_recovered_and_report_phase_latencies():
         recovered(r)
         assert r.recovery_latency_ms == pytest.approx(sum(r.phases.values()), rel=1e-3)
         labels = [lbl for _, lbl in r.events]
-        assert labels.index("rehype: phase stop") < labels.index("rehype: recovery done")
+        assert labels.index("rehype: phase stop") < next(i for i, lbl in enumerate(labels) if lbl.startswith("rehype: recovery done"))
 
 
 # ---- one directed fault per enhancement: recovered with it, failed without it, the cause named ----
@@ -131,7 +131,15 @@ def test_every_enhancement_has_a_directed_fault():
     assert set(DIRECTED) == set(ALL_ENHANCEMENTS)
 
 
-@pytest.mark.parametrize("name", ALL_ENHANCEMENTS)
+# Open (issue 10): a fail-stop in the middle of a map batch recovers both AppVMs with every
+# enhancement on, but the health check cannot create AppVM 0 again (-EBUSY: the old AppVM 0 stays
+# dying, something still references it); cause not found yet.
+OPEN: set = set()
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
+    n in OPEN, reason="open: the health check's domain create gets -EBUSY (see OPEN)", strict=True))
+    for n in ALL_ENHANCEMENTS])
 def test_directed_fault_recovered_with_its_enhancement(name):
     where, cause, *appvms = DIRECTED[name]
     s = rehype(appvms=appvms[0] if appvms else None)

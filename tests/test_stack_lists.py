@@ -62,13 +62,19 @@ def test_recovery_table_in_the_hypervisor_is_the_header_list(images):
         {r.id: f"RECOVERY_{r.name}" for r in abi.recovery_mechanisms().values()}
 
 
+def test_enhancement_table_in_the_hypervisor_is_the_header_list(images):
+    rows = [(r.string("name"), r.flag) for r in table(images["hv"], "recovery_enhancements")]
+    assert rows == [(e.name, 1 << e.bit) for e in abi.enhancements().values()]
+    assert len({n for n, _ in rows}) == len(rows) and len({f for _, f in rows}) == len(rows)   # no duplicates
+
+
 def test_python_lists_come_from_the_headers():
     w, r = abi.workloads(), abi.recovery_mechanisms()
     assert config.workload_names() == tuple(w) and "none" not in config.workload_names()
     assert config.DEFAULT_ITERATIONS == {n: x.iterations for n, x in w.items()}
     assert abi.IO_WORKLOADS == tuple(n for n, x in w.items() if x.needs_dvm) == ("blk", "net")
-    assert config.RECOVERY_IMPLEMENTED == tuple(n for n, x in r.items() if x.implemented) == ("halt", "reboot")
-    assert set(config.RECOVERY_PLANNED) == {"rehype", "dvm_reboot", "privvm_reboot"}
+    assert config.RECOVERY_IMPLEMENTED == tuple(n for n, x in r.items() if x.implemented) == ("halt", "reboot", "rehype")
+    assert set(config.RECOVERY_PLANNED) == {"dvm_reboot", "privvm_reboot"}
     for name in config.RECOVERY_PLANNED:
         with pytest.raises(NotImplementedError, match=name):
             SystemConfig(recovery=name)

@@ -545,7 +545,7 @@ def ladder_figure(ab: Ablation, definition: str = "papers", paper: bool = True):
 
 
 def _paper_panel(ax, definition: str, palette) -> None:
-    from workbench.analysis.paper import paper_figures
+    from workbench.analysis.data import paper_figures
     try:
         figs = {r["key"]: r for r in paper_figures().iter_rows(named=True)}
     except FileNotFoundError:

@@ -101,7 +101,7 @@ def complexity(stack=None) -> pl.DataFrame:
             rows.append({"what": what, "kind": "mechanism", "lines": _lines(stack, files) if built else None,
                          "files": " ".join(files) if built else f"*/recovery/{m.name}*.[ch]",
                          "status": "built" if built else "not built", "source": "this tree"})
-    from workbench.analysis.paper import paper_figures
+    from workbench.analysis.data import paper_figures
     try:
         pub = paper_figures().filter(pl.col("key").is_in(list(PUBLISHED)))
     except FileNotFoundError:

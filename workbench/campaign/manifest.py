@@ -13,6 +13,21 @@ from workbench.campaign.results import FORMAT
 from workbench.system import SystemConfig
 
 
+# The packages whose versions can change a campaign's rows or its files; recorded for the paper's appendix.
+RECORDED_PACKAGES = ("numpy", "polars", "Cython", "pyelftools", "ziglang")
+
+
+def package_versions() -> dict[str, str | None]:
+    from importlib.metadata import PackageNotFoundError, version
+    out = {}
+    for name in RECORDED_PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
 def package_version() -> str:
     try:
         from importlib.metadata import version
@@ -67,7 +82,7 @@ def manifest(campaign, system) -> dict:
             "recovery": c.recovery, "config": config_dict(c),
             "seeds": {"campaign": campaign.seed, "system": c.seed, "appvms": list(c.appvm_seeds),
                       "peer": c.peer_seed},
-            "package_version": package_version(), "git_commit": git_commit(),
+            "package_version": package_version(), "versions": package_versions(), "git_commit": git_commit(),
             "python": platform.python_version(), "image_hashes": image_hashes(system),
             "faults_given": bool(getattr(campaign, "given", False)),
             "faults": [dict(f) for f in campaign.fault_rows]}

@@ -24,6 +24,17 @@ class RunSummary:
         """The system stopped by itself (power off or failure), not at a limit."""
         return self.reason in ("poweroff", "fail", "reset")
 
+    def summary(self):
+        from workbench.display.formatting import Summary, cycles_text
+        return Summary(f"RunSummary: {self.reason}", (
+            ("ended", f"{self.reason} (code {self.code})"), ("ran", cycles_text(self.elapsed_cycles)),
+            ("clock", f"{self.cycles:,} cycles"), ("instructions", f"{self.instructions:,} since reset"),
+            ("wall", f"{self.wall_seconds:.2f} s")))
+
+    def _repr_html_(self):          # a notebook shows `system.boot()`'s result; the text repr stays the dataclass's
+        from workbench.display import formatting_html
+        return formatting_html.render(self.summary())
+
 
 @dataclass(frozen=True)
 class WorkloadResult:

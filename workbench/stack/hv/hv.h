@@ -69,7 +69,9 @@ struct vcpu {
     u32 hc_committed;             /* the hypercall (or batch entry) in progress has made its change
                                      and written its OUT fields: a retry must not make it again */
     u32 hc_retry;                 /* set by recovery: nr + 1 of the hypercall it sent the vCPU back to */
-    u32 hc_resume;                /* set by recovery: the retried multicall resumes at mc_index */
+    u32 hc_resume;                /* set by recovery: the retried batch resumes at entry hc_resume - 1 */
+    u32 hc_resume_pc;             /* ... when the vCPU issues the multicall at this pc again (an upcall
+                                     may run other hypercalls first) */
 };
 
 enum evtchn_state { ECS_FREE = 0, ECS_UNBOUND, ECS_INTERDOMAIN, ECS_VIRQ, ECS_PIRQ, ECS_RESERVED };

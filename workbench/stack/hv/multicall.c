@@ -1,7 +1,7 @@
 /* Multicall: a batch of hypercalls in one trap.  The vCPU records how far the batch has got
  * (mc_index: the entry under way) and whether that entry has made its change (hc_committed), so a
  * batch retried after a hypervisor microreboot with its progress kept (hc_resume, set by
- * multicall_progress) skips the entries already done. */
+ * multicall_progress; trap.c starts the batch there) skips the entries already done. */
 #include "hv.h"
 #include "multicall.h"
 
@@ -14,14 +14,7 @@ long do_multicall(struct vcpu *v, const u32 *a)
     if ((addr & 3) || !guest_range_ok(v->dom, addr, n * sizeof(struct multicall_entry)))
         return -EFAULT;
     struct multicall_entry *e = (void *)(uptr)addr;
-    u32 first = 0;
-    if (v->hc_resume && v->mc_index < n) {
-        first = v->mc_index;
-        if (v->hc_committed)                   /* its change was made, its OUT fields written */
-            e[first++].result = 0;
-    }
-    v->hc_resume = 0;
-    for (v->mc_index = first; v->mc_index < n; v->mc_index++) {
+    for (; v->mc_index < n; v->mc_index++) {   /* from 0, or where a retried batch resumes (trap.c) */
         struct multicall_entry *m = &e[v->mc_index];
         v->hc_committed = 0;
         m->result = hypercall_dispatch(v, m->op, m->args, 1);

@@ -10,6 +10,7 @@ volatile u32 hv_panicking;
 
 /* In .data, not .bss: secondary harts poll it while hart 0 is still clearing .bss. */
 volatile u32 boot_release __attribute__((section(".data"))) = 0;
+static volatile u32 resume_release;   /* a microreboot: hart 0 has re-integrated the domains */
 #define RELEASE_MAGIC 0x474F474Fu
 
 extern char _hv_image_start[], _hv_text_end[], _hv_image_end[], __bss_start[], __bss_end[];
@@ -129,7 +130,13 @@ static void __attribute__((noreturn)) hart_start(u32 h)
     timer_init_hart();
     if (!recovery_booting())                      /* a microreboot re-links the preserved ones */
         hv_timers_start();
+    int recovering = recovery_booting();
     __atomic_store_n(&pc->online, 1, __ATOMIC_RELEASE);
+    if (h != 0 && recovering) {                       /* idle until hart 0 has re-integrated the */
+        while (!READ_ONCE(resume_release))            /* domains: no timer fires half-way */
+            ;
+        timer_reprogram();                            /* timers hart 0 linked on this hart meanwhile */
+    }
     if (h == 0) {
         u64 deadline = now() + TIMEBASE_HZ / 10;      /* fewer harts than configured: use those */
         for (u32 i = 1; i < hv.nharts; i++)
@@ -141,8 +148,9 @@ static void __attribute__((noreturn)) hart_start(u32 h)
         if (n != hv.nharts)
             hv_printf("hv: only %u of %u harts came up\n", n, hv.nharts);
         hv.nharts = n;
-        if (recovery_booting()) {
+        if (recovering) {
             recovery_resume();
+            WRITE_ONCE(resume_release, 1);
             enter_first_guest();
         }
         pristine_check();
@@ -206,7 +214,7 @@ void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
 
 void __attribute__((noreturn)) park_hart(void)
 {
-    if (READ_ONCE(hv_panicking))
+    if (READ_ONCE(hv_panicking) && hv.bi.recovery == RECOVERY_rehype)
         recovery_park();                            /* ReHype waits to re-enter; others stop here */
     csr_write(mie, 0);
     for (;;)

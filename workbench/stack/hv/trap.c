@@ -55,12 +55,14 @@ void trap_user(struct percpu *pc)
         handle_interrupt(pc, cause & 0x1F);
     } else if (cause == CAUSE_ECALL_U) {
         u32 nr = v->regs.x[17];
+        u32 at = v->regs.x[REG_PC];
         v->regs.x[REG_PC] += 4;
-        if (!(v->hc_resume && nr == HC_multicall)) {   /* a retried batch keeps its progress (ReHype) */
-            v->hc_committed = 0;
-            v->mc_index = 0;
+        v->hc_committed = 0;
+        v->mc_index = 0;
+        if (nr == HC_multicall && v->hc_resume && v->hc_resume_pc == at)
+            v->mc_index = v->hc_resume - 1;      /* the retried batch keeps its progress (ReHype) */
+        if (nr == HC_multicall)
             v->hc_resume = 0;
-        }
         v->hc_retry = 0;
         v->hcall_nr = nr;
         long r = hypercall_dispatch(v, nr, &v->regs.x[10], 0);
