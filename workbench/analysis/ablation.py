@@ -544,6 +544,9 @@ def ladder_figure(ab: Ablation, definition: str = "papers", paper: bool = True):
     return fig
 
 
+fig_ablation = ladder_figure          # the name the paper's other figures go by (analysis/figures.py)
+
+
 def _paper_panel(ax, definition: str, palette) -> None:
     from workbench.analysis.data import paper_figures
     try:
