@@ -303,7 +303,8 @@ def failstop_here(system, hart, **kw):
     here stands in for the steady snapshot for this one run, with the golden profile of the real
     steady state (the run from here without the fault is the golden one).  The golden profile must
     exist already (`golden_profile(system, "hv")` before driving the system here).  Returns the
-    RunReport; the system is back at its steady state afterwards."""
+    RunReport (keyword arguments go to run_fault: at_end, timeout_factor); the system is back at its
+    steady state afterwards."""
     from workbench.faults import FailStop
     from workbench.faults import golden
     steady = system.steady_snapshot

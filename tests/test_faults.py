@@ -66,8 +66,11 @@ def test_register_overwritten_before_read_is_masked(system):
 
 def scratch_flip(system):
     # percpu[0].scratch[0] holds t0 during trap entry: the next trap overwrites it before any read
+    # (flipped outside a trap entry, between its store and its load of that word)
     t = system.types["hv"]
-    return MemoryFlip("hv", 1_000, t.address("percpu") + t.offset("percpu", "scratch"), 5)
+    lo, hi = t.address("trap_vector"), t.address("trap_frame_saved")
+    at = next(a for a in range(1_000, 3_000) if not lo <= instruction_at(system, "hv", 0, a)[0] < hi)
+    return MemoryFlip("hv", at, t.address("percpu") + t.offset("percpu", "scratch"), 5)
 
 
 def test_memory_flip_overwritten_before_read_is_masked(system):
@@ -85,7 +88,10 @@ def test_memory_flip_overwritten_before_read_is_masked(system):
 def test_byte_watch_reports_without_stopping_and_ends_at_restore(system):
     m = system.machine
     system.boot()
-    m.watch_byte(scratch_flip(system).addr, stop_on_masked=False)
+    # hart 1's scratch word: at the steady snapshot hart 1 runs a guest (hart 0 is inside a trap
+    # entry, between its store of the word and its load), so the next access is the next trap's store
+    t = system.types["hv"]
+    m.watch_byte(t.address("percpu") + t.type("percpu").size + t.offset("percpu", "scratch"), stop_on_masked=False)
     assert m.run(max_cycles=2_000_000).reason == "cycle_limit"
     st = m.watch_status()
     assert st["result"] == "overwritten" and not st["watching"] and st["cycle"] > 0

@@ -123,7 +123,8 @@ DIRECTED = {
     "sched_rebuild": (_vcpu_running_elsewhere, "sched_inconsistent"),
     "timers_rebuild": (lambda s: fx.stop_at(s, "acct_tick"), "timer_lost"),
     "event_kick": (lambda s: fx.stop_at(s, "vcpu_kick"), "event_lost"),
-    "time_continuity": (lambda s: fx.stop_at(s, "write_time"), "time_backwards"),
+    "time_continuity": (lambda s: fx.stop_where(s, "write_time", lambda h: h.x[10] == s.hv.domain(s.dvm.domid).view.shinfo),
+                        "time_backwards"),   # the DVM reads time every millisecond
 }
 
 
@@ -161,3 +162,103 @@ def test_directed_fault_fails_without_its_enhancement_and_names_it(name):
     where, cause, *appvms = DIRECTED[name]
     s = rehype(without(name), appvms=appvms[0] if appvms else None)
     failed(fx.failstop_here(s, where(s)), cause)
+
+
+# ---- a fault in the middle of a grant batch: nothing repeated, counts as in the golden run ----
+
+def _end_state(s):
+    """The frame table's counts outside the slots the health check changes (it replaces AppVM 0,
+    slot 2, and the PrivVM, slot 0, grants its shared page to the new one), and the DVM's maps."""
+    slot = lambda a: (a - fx.domain_view(s, 0).base) // fx.domain_view(s, 0).size
+    frames = {a: (f["count"], f["type_count"]) for a, f in s.hv.frames.items() if slot(a) not in (0, 2)}
+    return frames, s.hv.domain(s.dvm.domid).mappings
+
+
+def _golden_end(s):
+    s.boot()
+    s.run()
+    out = _end_state(s)
+    s.boot()
+    return out
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_grant_batch_fault_repeats_nothing_with_multicall_progress(progress):
+    s = rehype(ALL_ENHANCEMENTS if progress else without("multicall_progress"), appvms=TWO_BLK)
+    golden = _golden_end(s)
+    h = _in_batch(s)
+    v = fx.curr_vcpu(s, h.index)
+    assert v.mc_index >= 1                           # earlier entries of the batch were applied
+    end = {}
+    r = fx.failstop_here(s, h, at_end=lambda s: end.update(state=_end_state(s)))
+    if progress:
+        recovered(r)
+        assert end["state"] == golden                # reference counts as in the golden run, no map left
+    else:
+        failed(r, "multicall_repeated")
+        frames, maps = end["state"]
+        assert maps and not golden[1]                # a map made twice: the DVM unmapped the second only
+
+
+# ---- time ----
+
+def _time_written_after_recovery(s, writes=30):
+    """Fail-stop in a hypercall; then, for the first `writes` updates of a guest's time after recovery
+    done, (domid, time published before the failure, time written now)."""
+    m, syms = s.machine, s.types["hv"].symbols
+    h = fx.stop_at(s, "do_event_channel_op")
+    shinfo = {d.view.shinfo: d.domid for d in s.hv.domains}
+    before = {}
+    for addr, domid in shinfo.items():
+        si = s.hv.types.view_at(m, addr, "shared_info")
+        before[domid] = si.time_hi << 32 | si.time_lo
+    h.pc = 0                                         # fail-stop
+    out, done = [], False
+    for a in (syms["write_time"], syms["rehype_phase_done"]):
+        m.add_probe(a, stop=True)
+    try:
+        while len(out) < writes:
+            st = m.run(max_cycles=5_000_000)
+            assert st.reason == "probe", st
+            hart = m.harts[st.hart]
+            if hart.pc == syms["rehype_phase_done"]:
+                done = True
+            elif done and hart.x[10] in shinfo:      # write_time(si, t): t in a1 (low), a2 (high)
+                out.append((shinfo[hart.x[10]], before[shinfo[hart.x[10]]], hart.x[12] << 32 | hart.x[11]))
+    finally:
+        for a in (syms["write_time"], syms["rehype_phase_done"]):
+            m.remove_probe(a)
+        s.boot()
+    return out
+
+
+def test_guest_visible_time_never_goes_back_with_time_continuity():
+    writes = _time_written_after_recovery(rehype())
+    assert all(t >= t0 for _, t0, t in writes), writes
+
+
+def test_guest_visible_time_goes_back_without_time_continuity():
+    writes = _time_written_after_recovery(rehype(without("time_continuity")))
+    assert any(t < t0 for _, t0, t in writes), writes
+
+
+def test_new_instance_sets_nmie_again():
+    s = rehype()
+    h = fx.stop_at(s, "do_event_channel_op")
+    nmie = {}
+    fx.failstop_here(s, h, at_end=lambda s: nmie.update(
+        {hh.index: bool(hh.csr(0x744) & 0x8) for hh in s.machine.harts}))
+    assert nmie == {0: True, 1: True}
+
+
+# ---- latency: far below a full reboot's time to a working system, on the same fault ----
+
+def test_recovery_latency_far_below_reboot():
+    s = rehype()
+    f = FailStop(target="hv", hart=0, at=2000)
+    r = s.inject(f)
+    recovered(r)
+    b = System(SystemConfig(recovery="reboot"))
+    rb = b.inject(f)
+    assert rb.recovery_latency_ms is not None
+    assert r.recovery_latency_ms * 5 < rb.recovery_latency_ms, (r.recovery_latency_ms, rb.recovery_latency_ms)

@@ -33,14 +33,15 @@ FINISHED = ("poweroff", "fail", "reset")
 
 def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
               convergence: bool = True, masking: bool = True, wall_budget_s: float | None = None,
-              instruction_budget: int | None = None) -> RunReport:
+              instruction_budget: int | None = None, at_end=None) -> RunReport:
     """Inject `fault` into `system` (booted to its steady state, or booted now) and report the run.
     `timeout_factor`: the run is cut (undetected_failure, timeout) after this many golden-run lengths;
     `convergence`: compare with the golden run at checkpoints and stop early when equal; `masking`: stop
     early when a flipped register or memory byte is overwritten before anything reads it;
     `wall_budget_s` / `instruction_budget`: the workbench's own guard, so one run cannot stall a campaign:
     a run past either is cut and recorded with reason `workbench_timeout` (undetected_failure, or
-    recovery_failed once a failure was detected)."""
+    recovery_failed once a failure was detected); `at_end`: called with the system where the run
+    ended, before it goes back to its steady state (to look at what the report does not keep)."""
     if not isinstance(fault, Fault):
         raise TypeError(f"fault must be a RegisterFlip, CodeFlip, FailStop or MemoryFlip, got {type(fault).__name__}")
     if isinstance(timeout_factor, bool) or not isinstance(timeout_factor, (int, float)) or not 1.0 <= timeout_factor <= 100:
@@ -49,7 +50,7 @@ def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_F
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v <= 0):
             raise ValueError(f"{name}={v!r} is invalid: allowed None or a positive number")
     r = _Run(system, fault, float(timeout_factor), bool(convergence), bool(masking))
-    r.wall_budget_s, r.instruction_budget = wall_budget_s, instruction_budget
+    r.wall_budget_s, r.instruction_budget, r.at_end = wall_budget_s, instruction_budget, at_end
     return r.go()
 
 
@@ -58,7 +59,7 @@ class _OverBudget(Exception):
 
 
 class _Run:
-    wall_budget_s = instruction_budget = None
+    wall_budget_s = instruction_budget = at_end = None
 
     def __init__(self, system, fault, timeout_factor, convergence, masking=True):
         from workbench.recovery import mechanism
@@ -120,6 +121,8 @@ class _Run:
                                 "workbench_timeout", affected=_affected(s.results(), g.results), det=det)
         finally:
             self.detector.disarm()
+            if self.at_end is not None:
+                self.at_end(s)
             s.boot()               # leave the system at its steady state, hooks disarmed
 
     def _arm(self):
@@ -346,7 +349,6 @@ class _Run:
         self.panic = det.detail or None if det is not None else None
         results = first_results(s)
         affected = _affected(results, g.results)
-        wrong = sum(1 for r, gr in zip(results, g.results) if r.state == "done" and not r.matches(gr))
         end = stop.reason if stop is not None and stop.reason != "cycle_limit" else "timeout"
         self.health = s.types["privvm"].view(m, "health_check_result") == 1 if end == "poweroff" else None
         problems = mech.end_problems(s, done) if done is not None and end == "poweroff" else []
@@ -369,7 +371,8 @@ class _Run:
         if reason is None:
             return self._report(t0, "recovered", None, affected=affected, det=det)
         self.cause = mech.cause(crashed_at=self.crashed_at, last_phase=next(reversed(self.phases), None),
-                                done=done, problems=problems, affected=affected, wrong=wrong, health=self.health)
+                                done=done, problems=problems, results=results, golden=g.results,
+                                health=self.health)
         return self._report(t0, "recovery_failed", reason, affected=affected, det=det)
 
     def _report(self, t0, outcome, reason, *, early=None, affected=0, det=None) -> RunReport:

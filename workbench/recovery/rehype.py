@@ -105,7 +105,7 @@ class ReHype:
         return out
 
     def cause(self, *, crashed_at: str | None, last_phase: str | None, done: dict | None,
-              problems: list[tuple[str, str]], affected: int, wrong: int, health: bool | None) -> tuple[str, str]:
+              problems: list[tuple[str, str]], results=(), golden=(), health: bool | None) -> tuple[str, str]:
         """The cause of a failed recovery (a name of recovery_cause_list.h) and its detail, most
         specific first: the recovery path crashed or hung; a hazard the new instance left; a time
         jump back; the hypervisor's own failures at the end; then what the VMs show."""
@@ -123,10 +123,13 @@ class ReHype:
             return problems[0]
         if crashed_at:
             return "recovery_crashed", f"after recovery, at {crashed_at}"
+        wrong = [r for r, g in zip(results, golden) if r.state == "done" and not r.matches(g)]
+        lost = [r for r in results if r.state != "done"]
         if wrong:
-            return "appvm_wrong", f"{wrong} AppVM(s) with a wrong result"
-        if affected:
-            return "appvm_lost", f"{affected} AppVM(s) did not finish"
+            return "appvm_wrong", "; ".join(f"AppVM {r.appvm} ({r.workload}): {r.status}, {r.iterations} iterations, "
+                                            f"checksum {r.checksum:#010x}" for r in wrong)
+        if lost:
+            return "appvm_lost", "; ".join(f"AppVM {r.appvm} ({r.workload}) did not finish" for r in lost)
         if health is False:
             return "health_check_failed", ""
         return "other", ""

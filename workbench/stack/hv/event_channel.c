@@ -292,8 +292,9 @@ void upcall_maybe_deliver(struct vcpu *v)
     struct vcpu_info *vi = &v->dom->shinfo->vcpu[0];
     if (!v->upcall_pc || !READ_ONCE(vi->upcall_pending) || READ_ONCE(vi->upcall_mask))
         return;
+    vi->saved = v->regs;                      /* frame first: a failure before the mask is set */
+    fence();                                  /* leaves the upcall undelivered, to be delivered again */
     vi->upcall_mask = 1;
-    vi->saved = v->regs;
     v->regs.x[REG_PC] = v->upcall_pc;
 }
 

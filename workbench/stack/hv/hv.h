@@ -65,6 +65,9 @@ struct vcpu {
     struct timer poll_timer;      /* SCHEDOP_poll timeout */
     u64 runtime;                  /* time charged by its hart's accounting timer (owned by its hart) */
     u32 hcall_nr;                 /* hypercall in progress, ~0 = none (hypercall_retry) */
+    u32 hc_pc;                    /* ... the pc of its ecall */
+    u32 hc_done;                  /* ... it has returned; its result is hc_result */
+    u32 hc_result;
     u32 mc_index;                 /* next multicall entry to run (multicall_progress) */
     u32 hc_committed;             /* the hypercall (or batch entry) in progress has made its change
                                      and written its OUT fields: a retry must not make it again */
@@ -194,6 +197,8 @@ struct percpu {
     u32 kstack_top;               /* start.S: stack for traps from M mode and NMIs */
     struct guest_regs ktrap;      /* start.S: registers at a machine-mode trap */
     struct guest_regs nmi;        /* start.S: registers at an NMI */
+    u32 in_entry;                 /* start.S: set while a trap from U mode saves the vCPU's frame */
+    u32 entry_epc;                /* start.S: that trap's guest pc (mepc), saved before the frame */
     u32 hartid;
     u32 online;
     struct vcpu *curr;            /* running vCPU, NULL = idle */
@@ -212,11 +217,12 @@ struct percpu {
     u32 has_wdog;
     u32 mcause, mepc, mtval;      /* of the trap being handled */
     u32 trap_kind;                /* panic.c enum panic_kind: set by ktrap/nmi_trap for panic() */
+    u32 nmi_taken;                /* nmi_trap ran: `nmi` holds where the NMI interrupted this hart */
     u32 nmi_from_guest;           /* nmi_trap: the NMI interrupted U mode (registers only in `nmi`) */
 };
 
 extern struct percpu percpu[MAX_HARTS];
-static inline struct percpu *this_cpu(void) { return (struct percpu *)(uptr)csr_read(mscratch); }
+static inline struct percpu *this_cpu(void) { return (struct percpu *)(uptr)(csr_read(mscratch) - PC_BIAS); }
 static inline u32 this_hart(void) { return csr_read(mhartid); }
 #define LOCK(l) spin_lock_as((l), this_hart() + 1)
 

@@ -15,9 +15,12 @@ static volatile u32 resume_release;   /* a microreboot: hart 0 has re-integrated
 
 extern char _hv_image_start[], _hv_text_end[], _hv_image_end[], __bss_start[], __bss_end[];
 STATIC_ASSERT(sizeof(struct boot_info) == BOOTINFO_V1_SIZE + 16);   /* build.py pack_boot_info: 73 words */
-STATIC_ASSERT(offsetof(struct percpu, frame) == PC_FRAME && offsetof(struct percpu, stack_top) == PC_STACK &&
-              offsetof(struct percpu, kstack_top) == PC_KSTACK && offsetof(struct percpu, ktrap) == PC_KTRAP &&
-              offsetof(struct percpu, nmi) == PC_NMI && offsetof(struct vcpu, regs) == 0);
+#define AT(f) (offsetof(struct percpu, f) - PC_BIAS)
+STATIC_ASSERT(offsetof(struct percpu, scratch) == 0 && PC_BIAS == 8 && AT(frame) == PC_FRAME &&
+              AT(stack_top) == PC_STACK && AT(kstack_top) == PC_KSTACK && AT(ktrap) == PC_KTRAP &&
+              AT(nmi) == PC_NMI && AT(in_entry) == PC_IN_ENTRY && AT(entry_epc) == PC_ENTRY_EPC &&
+              offsetof(struct vcpu, regs) == 0);
+#undef AT
 extern char hv_stacks[], k_stacks[];
 extern void return_to_guest(void);
 
@@ -103,7 +106,7 @@ static void wdog_init(struct percpu *pc)
     pc->has_wdog = probe_read(bank) == WDOG_ID_VALUE;
     if (!pc->has_wdog)
         return;
-    csr_write(0x740, (u32)(uptr)pc);                 /* mnscratch: NMI entry finds percpu */
+    csr_write(0x740, (u32)(uptr)pc + PC_BIAS);       /* mnscratch: NMI entry finds percpu */
     csr_set(0x744, 1u << 3);                         /* mnstatus.NMIE: an NMI that led to a reboot
                                                         left it clear, and hang detection with it */
     mmio_write(bank + 8, hv.watchdog_ticks);
@@ -179,7 +182,7 @@ static void __attribute__((noreturn)) hart_start(u32 h)
 /* First C code on every hart (start.S), with a0 = hart id and a1 = the boot argument. */
 void __attribute__((noreturn)) hv_entry(u32 h, u32 arg)
 {
-    csr_write(mscratch, (u32)(uptr)&percpu[h]);
+    csr_write(mscratch, (u32)(uptr)&percpu[h] + PC_BIAS);
     if (h != 0) {
         while (READ_ONCE(boot_release) != RELEASE_MAGIC)
             ;
@@ -243,6 +246,7 @@ void __attribute__((noreturn)) nmi_trap(struct percpu *pc)
     pc->mepc = csr_read(0x741);
     pc->mtval = 0;
     pc->nmi_from_guest = ((csr_read(0x744) >> 11) & 3) == 0;   /* mnstatus.MNPP: from U mode */
+    pc->nmi_taken = 1;
     pc->trap_kind = 2;                               /* PANIC_NMI */
     panic("nmi_trap", "watchdog NMI");
 }

@@ -45,26 +45,33 @@ reset_entry:
 .globl trap_vector
 trap_vector:
   csrrw sp, mscratch, sp
-  sw t0, 0(sp)
-  sw t1, 4(sp)
+  sw t0, -8(sp)                # percpu scratch words (or, in a nested trap, just below the guest's sp)
+  sw t1, -4(sp)
   li t0, PMP_GUARD_CFG
   csrc pmpcfg3, t0             # guard off: an unlocked entry would let M mode write the pristine copy
   csrr t0, mstatus
   li t1, 0x1800
   and t0, t0, t1
   bnez t0, ktrap_entry
+  csrr t1, mepc                # a trap from U mode: its pc first, then say a frame is being saved,
+  sw t1, PC_ENTRY_EPC(sp)      # so a failure before the frame is whole leaves it recoverable (ReHype)
+  li t1, 1
+  sw t1, PC_IN_ENTRY(sp)
   lw t0, PC_FRAME(sp)
   SAVE_GPRS t0
-  lw t1, 0(sp)
+  lw t1, -8(sp)
   sw t1, 20(t0)
-  lw t1, 4(sp)
+  lw t1, -4(sp)
   sw t1, 24(t0)
   csrr t1, mscratch
   sw t1, 8(t0)                 # guest sp
-  csrr t1, mepc
+  lw t1, PC_ENTRY_EPC(sp)
   sw t1, 0(t0)                 # guest pc
+.globl trap_frame_saved
+trap_frame_saved:              # the vCPU's frame is whole from here
+  sw zero, PC_IN_ENTRY(sp)
   csrw mscratch, sp
-  mv a0, sp
+  addi a0, sp, -PC_BIAS
   lw sp, PC_STACK(sp)
   call trap_user               # handles the trap, may switch vCPU (changes percpu->frame)
 .globl return_to_guest
@@ -87,6 +94,7 @@ ktrap_entry:                   # trap in M mode: save the hv's registers for the
   # at once instead of faulting in a loop until the watchdog fires.
   la t0, percpu
   sub t0, sp, t0
+  addi t0, t0, -PC_BIAS
   la t1, percpu_bytes
   lw t1, 0(t1)
   bltu t0, t1, 1f
@@ -94,16 +102,16 @@ ktrap_entry:                   # trap in M mode: save the hv's registers for the
 1:
   addi t0, sp, PC_KTRAP
   SAVE_GPRS t0
-  lw t1, 0(sp)
+  lw t1, -8(sp)
   sw t1, 20(t0)
-  lw t1, 4(sp)
+  lw t1, -4(sp)
   sw t1, 24(t0)
   csrr t1, mscratch
   sw t1, 8(t0)
   csrr t1, mepc
   sw t1, 0(t0)
   csrw mscratch, sp
-  mv a0, sp
+  addi a0, sp, -PC_BIAS
   lw sp, PC_KSTACK(sp)
   call ktrap                   # returns only for a guarded probe (mepc already moved)
   csrr t0, mscratch
@@ -127,7 +135,7 @@ nmi_entry:
   sw t1, 8(t0)
   csrr t1, 0x741
   sw t1, 0(t0)
-  mv a0, sp
+  addi a0, sp, -PC_BIAS
   lw sp, PC_KSTACK(sp)
   call nmi_trap
 1:

@@ -56,7 +56,13 @@ void trap_user(struct percpu *pc)
     } else if (cause == CAUSE_ECALL_U) {
         u32 nr = v->regs.x[17];
         u32 at = v->regs.x[REG_PC];
-        v->regs.x[REG_PC] += 4;
+        /* Progress record for ReHype's hypercall_retry, written before the pc moves past the
+         * ecall: where the ecall is, whether the hypercall finished and with what result. */
+        v->hc_pc = at;
+        v->hc_done = 0;
+        v->hc_result = 0;
+        v->hcall_nr = nr;
+        v->regs.x[REG_PC] = at + 4;
         v->hc_committed = 0;
         v->mc_index = 0;
         if (nr == HC_multicall && v->hc_resume && v->hc_resume_pc == at)
@@ -64,11 +70,14 @@ void trap_user(struct percpu *pc)
         if (nr == HC_multicall)
             v->hc_resume = 0;
         v->hc_retry = 0;
-        v->hcall_nr = nr;
         long r = hypercall_dispatch(v, nr, &v->regs.x[10], 0);
-        v->hcall_nr = ~0u;
+        v->hc_result = (u32)r;
+        fence();
+        v->hc_done = 1;
         if (nr != HC_iret)                       /* iret restored a whole frame, a0 included */
             v->regs.x[10] = (u32)r;
+        fence();
+        v->hcall_nr = ~0u;
     } else {
         u32 tval = csr_read(mtval);
         hv_printf("hv: d%u crashed: %s (mcause %u) at pc 0x%08x, address 0x%08x\n", v->dom->domid,

@@ -64,15 +64,53 @@ int recovery_booting(void)
     return p->magic == PRESERVED_MAGIC && READ_ONCE(p->rehype.recovering);
 }
 
-/* Where this hart's interrupted vCPU context is: normally in vcpu->regs (saved by the trap entry);
- * after an NMI that interrupted the guest itself, only in the static NMI frame, which the new
- * instance wipes: copy it over.  Records the hart's vCPU as the trusted copy. */
-static void save_context(u32 h)
+extern char trap_vector[], trap_frame_saved[];   /* start.S */
+
+/* The guest's registers when this hart stopped inside the entry of a trap from U mode, before the
+ * vCPU's frame was whole.  `live` holds the registers where the hart stopped (the NMI frame, or the
+ * ktrap frame of a fault inside the entry, whose entry code put the guest's sp, t0 and t1 there):
+ * every register but sp, t0, t1 is still the guest's.  After the entry noted the guest pc
+ * (in_entry), sp is in mscratch (NMI) or the ktrap frame, t0 and t1 in the scratch words; before
+ * that (an NMI only: a fault there overwrote mepc), the pc says how far the entry got. */
+static void entry_context(struct percpu *pc, const struct guest_regs *live, int nmi, struct guest_regs *r)
+{
+    *r = *live;
+    if (pc->in_entry) {
+        r->x[REG_PC] = pc->entry_epc;
+        if (nmi)
+            r->x[2] = csr_read(mscratch);
+        r->x[5] = pc->scratch[0];
+        r->x[6] = pc->scratch[1];
+        return;
+    }
+    u32 at = live->x[REG_PC] - (u32)(uptr)trap_vector;
+    r->x[REG_PC] = csr_read(mepc);
+    if (at >= 4)                          /* csrrw sp, mscratch, sp done */
+        r->x[2] = csr_read(mscratch);
+    if (at >= 8)                          /* sw t0, -8(sp) done */
+        r->x[5] = pc->scratch[0];
+    if (at >= 12)                         /* sw t1, -4(sp) done; t0, t1 used from here */
+        r->x[6] = pc->scratch[1];
+}
+
+/* Where this hart's interrupted vCPU context is, made whole in vcpu->regs before the new instance
+ * wipes the static state: normally vcpu->regs already (the trap entry saved it); after an NMI that
+ * interrupted the guest itself, only the static NMI frame; after a stop inside a trap entry from U
+ * mode, partly the frame, partly the stopped registers, scratch words and CSRs (entry_context).
+ * Records the hart's vCPU as the trusted copy.  Runs on hart h itself (the CSRs are its own). */
+static void save_context(u32 h, int nmi)
 {
     struct percpu *pc = &percpu[h];
     struct vcpu *v = pc->curr;
-    if (v && pc->nmi_from_guest)
+    const struct guest_regs *live = nmi ? &pc->nmi : &pc->ktrap;
+    u32 at = live->x[REG_PC];
+    if (v && nmi && pc->nmi_from_guest)
         v->regs = pc->nmi;
+    else if (v && pc->in_entry)
+        entry_context(pc, live, nmi, &v->regs);
+    else if (v && nmi && at >= (u32)(uptr)trap_vector && at < (u32)(uptr)trap_frame_saved &&
+             !(csr_read(mstatus) & MSTATUS_MPP))
+        entry_context(pc, live, nmi, &v->regs);
     PRESERVED->rehype.curr[h] = v;
 }
 
@@ -85,7 +123,7 @@ void recovery_park(void)
         for (;;)
             __asm__ volatile("wfi");
     }
-    save_context(h);
+    save_context(h, percpu[h].nmi_taken);
     fence();
     __atomic_fetch_or(&PRESERVED->rehype.parked, 1u << h, __ATOMIC_SEQ_CST);
     rehype_wait(&PRESERVED->rehype.release);        /* no stack from here: .bss is about to be cleared */
@@ -109,7 +147,7 @@ static void rehype_start(void)
     hv_printf("hv: rehype: microreboot (attempt %u) from hart %u\n", r->attempts, self);
     r->panic_hart = self;
     r->time_at_panic = now();
-    save_context(self);
+    save_context(self, percpu[self].nmi_taken);
     u32 want = 0;
     for (u32 h = 0; h < hv.nharts && h < MAX_HARTS; h++)
         if (h != self && percpu[h].online)
