@@ -37,15 +37,17 @@ def panel(**kw) -> AblationPanel:
 
 def test_run_fills_the_table_step_by_step_and_draws_the_figure(tmp_path):
     p = panel()
-    tables = []
-    on_step = p._on_step
+    tables, statuses = [], []
+    on_step, on_runs = p._on_step, p._on_runs
     p._on_step = lambda partial: (on_step(partial), tables.append(visible(p.table.value)))
+    p._on_runs = lambda *a: (on_runs(*a), statuses.append(p.status.value))
     p.run(out=tmp_path / "a")
     result = p.wait(300)
     assert p.error is None, p.status.value
     assert p.ladder_steps() == ["reset_locks", "ack_irqs"]
     assert [s.name for s in result.steps] == ["basic", "+reset_locks", "+ack_irqs", "halt"] and result.complete
     assert len(tables) == 4                                   # the table was shown after each step
+    assert statuses[0].startswith("step 1 of 4: basic,") and statuses[-1].startswith("step 4 of 4: halt, ")
     assert [t.split("steps run")[1].split()[:3] for t in tables] == [[f"{k}", "of", "4"] for k in (1, 2, 3, 4)]
     assert "(incomplete)" in tables[0] and "(incomplete)" not in tables[3]
     assert p.status.value.startswith("done: 4 of 4 steps")

@@ -8,7 +8,7 @@ import tempfile
 import threading
 from html import escape
 
-from workbench.analysis.ablation import BASELINE, LADDER_RECOVERY, Ablation, ablation
+from workbench.analysis.ablation import BASELINE, LADDER_RECOVERY, Ablation, ablation, ladder
 from workbench.faults import FaultSpace
 from workbench.system import SystemConfig
 from workbench.system.config import ALL_ENHANCEMENTS
@@ -59,6 +59,7 @@ class AblationPanel:
         self.out = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._nsteps = 0
 
     # -- what the controls mean --
 
@@ -89,6 +90,7 @@ class AblationPanel:
             raise RuntimeError("an ablation is already running: Stop it first")
         try:
             kw = self.arguments()
+            self._nsteps = len(ladder(kw["steps"], kw["recovery"], kw["baseline"]))
         except ValueError as e:
             self.status.value = f"<b>invalid:</b> {escape(str(e))}"
             raise
@@ -123,8 +125,7 @@ class AblationPanel:
 
     def _on_runs(self, step, done: int, total: int, counts: dict):
         self.progress.max, self.progress.value = total, done
-        self.status.value = f"step {step.index + 1} of {len(self.ablation.steps) if self.ablation else '?'}: " \
-                            f"{escape(step.name)}, {done} of {total} runs"
+        self.status.value = f"step {step.index + 1} of {self._nsteps}: {escape(step.name)}, {done} of {total} runs"
 
     def stop(self):
         """What Stop does: the step running stops (its rows written stay), no further step starts."""
