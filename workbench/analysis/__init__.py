@@ -1,8 +1,13 @@
 """Analysis over campaign results: the paper's figures (figures.py, one function each, returning a
 matplotlib Figure), the tables they draw (data.py: rows of several campaigns, the papers' published
-figures), one run's timeline and a campaign's reproduction (runs.py). The per-campaign statistics
-(Wilson intervals, summary tables) live with the results in workbench.campaign (summary.py, stats.py)
-so that `CampaignResults.summary()` needs nothing from this layer; they are re-exported here."""
+figures), one run's timeline and a campaign's reproduction (runs.py), the ablation ladder and the papers'
+loop (ablation.py: `ablation`, `next_enhancement`, `ladder_figure`) and code size per mechanism
+(complexity.py). The per-campaign statistics (Wilson intervals, summary tables) live with the results in
+workbench.campaign (summary.py, stats.py) so that `CampaignResults.summary()` needs nothing from this
+layer; they are re-exported here."""
+from workbench.analysis.ablation import (Ablation, NextEnhancement, ablation, fig_ablation,  # noqa: F401
+                                         ladder, ladder_figure, next_enhancement)
+from workbench.analysis.complexity import complexity  # noqa: F401
 from workbench.analysis.data import paper_figures, reference_campaigns, rows  # noqa: F401
 from workbench.analysis.figures import (fig_outcomes, fig_recovery_latency, fig_recovery_rate,  # noqa: F401
                                         fig_timeline,
