@@ -38,6 +38,24 @@ def test_tour_notebook_runs(tmp_path, monkeypatch):
     assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) >= 3
 
 
+def test_ablation_notebook_runs(tmp_path, monkeypatch):
+    nb = _run("02_rehype_ablation.ipynb", tmp_path, monkeypatch,
+              {"n": 4, "iterations": [16, 20, 40], "executor": "inline", "steps": ["reset_locks", "hypercall_retry"],
+               "saved": "none", "fault_types": ["reg", "failstop"]})
+    text = _text(nb)
+    for s in ("<Ablation>", "+hypercall_retry", "recovery success", "NextEnhancement", "recovery.c (shared)",
+              "DSN 2018", "VEE 2011"):
+        assert s in text, s
+    assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) >= 2      # the ladder and the latency CDF
+
+
+def test_ablation_notebook_reads_the_saved_ablation(tmp_path, monkeypatch):
+    if not (ROOT / "data" / "ablations" / "hv-ladder" / "ablation.json").exists():
+        pytest.skip("no saved ablation under data/ablations/hv-ladder")
+    text = _text(_run("02_rehype_ablation.ipynb", tmp_path, monkeypatch, {"executor": "inline"}))
+    assert "read the saved ablation" in text and "+time_continuity" in text and "reboot" in text
+
+
 def test_latency_and_service_notebook_runs(tmp_path, monkeypatch):
     nb = _run("04_latency_and_service.ipynb", tmp_path, monkeypatch,
               {"run_n": 3, "run_recoveries": ["rehype"], "iterations": [16, 20, 40], "executor": "inline"})

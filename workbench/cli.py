@@ -152,6 +152,46 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_ablation(args) -> int:
+    """One fault list under the cumulative enhancement ladder and the baseline; print the table."""
+    from workbench.analysis.ablation import ablation, parse_steps
+    from workbench.faults import FaultSpace
+    space = FaultSpace(args.target, tuple(t.strip() for t in args.faults.split(",") if t.strip()))
+    executor = _client(args)
+    try:
+        result = ablation(args.config, space, parse_steps(args.steps), n=args.n, seed=args.seed,
+                          baseline=None if args.baseline == "none" else args.baseline, recovery=args.ladder_recovery,
+                          executor=executor, workers=args.workers, out=args.out, progress=not args.quiet)
+    except NotImplementedError as e:
+        print(f"mrwb ablation: {e}", file=sys.stderr)
+        return 2
+    finally:
+        if executor != "processes":
+            executor.close()
+    print(result)
+    if result.results:
+        print(result.next_enhancement().advice)
+    if args.out:
+        print(f"saved in {args.out} ({'complete' if result.complete else 'incomplete: run the same command again'})")
+    return 0 if result.complete else 1
+
+
+def cmd_complexity(args) -> int:
+    """Code lines per enhancement and per mechanism, beside the papers' counts."""
+    import polars as pl
+
+    from workbench.analysis.complexity import complexity
+    table = complexity()
+    with pl.Config(tbl_hide_dataframe_shape=True, tbl_rows=-1, tbl_cols=-1, tbl_width_chars=200,
+                   fmt_str_lengths=120, tbl_hide_column_data_types=True):
+        print(table.with_columns(pl.col("lines").cast(pl.Utf8).fill_null("not built"),
+                                 pl.col("files").str.split(" ").list.len().cast(pl.Utf8).alias("files"))
+              .with_columns(pl.when(pl.col("status") == "built").then(pl.col("files")).otherwise(pl.lit("-")).alias("files")))
+    print("code lines: not comments or blanks; a mechanism is its stack/*/recovery/<name>*.c and .h plus the shared "
+          "hv/recovery/recovery.c (workbench.analysis.complexity() lists the files)")
+    return 0
+
+
 def cmd_run(args) -> int:
     """One fault, one run: the report and its timeline."""
     from workbench.faults import fault_from_row
@@ -281,6 +321,28 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("report", help="summary of a saved campaign")
     p.add_argument("dir")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("ablation", help="one fault list under basic ReHype, each enhancement added in turn, and the "
+                                        "reboot baseline: recovery success per step, causes, next enhancement")
+    system_options(p, seed="--system-seed")
+    p.add_argument("--target", default="hv", help='"hv", "privvm", "dvm" or "appvm:<i>" (default hv)')
+    p.add_argument("--faults", default="reg,code,failstop", help="fault types: reg, code, mem, failstop (default "
+                                                                 "reg,code,failstop)")
+    p.add_argument("-n", type=int, default=100, help="faults in the list (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the fault sample (default 0)")
+    p.add_argument("--steps", default="",
+                   help="enhancements to add in turn, comma separated, '+' joining several added in one step "
+                        "(default: all nine in the papers' order)")
+    p.add_argument("--baseline", default="reboot", help="baseline mechanism on the same faults, or none (default reboot)")
+    p.add_argument("--recovery", default="rehype", dest="ladder_recovery",
+                   help="mechanism the ladder runs under (default rehype; another one only tests the plumbing)")
+    p.add_argument("--out", default=None, help="directory: the plan and one campaign folder per step (resumable)")
+    campaign_exec(p)
+    p.set_defaults(func=cmd_ablation)
+
+    p = sub.add_parser("complexity", help="code lines per ReHype enhancement and per recovery mechanism, beside "
+                                          "the papers' counts")
+    p.set_defaults(func=cmd_complexity)
 
     p = sub.add_parser("run", help="inject one fault and print its report and timeline")
     system_options(p, recovery=True)

@@ -59,6 +59,8 @@ class Campaign:
             raise ValueError(f"seed={seed!r} is invalid: allowed an int 0..2**32-1")
         self.target, self.fault_types, self.seed, self.window = target, tuple(fault_types), seed, window
         self._fault_rows: list[dict] | None = None
+        self.given = False           # True: the fault list was given (`of_faults`), not sampled from `seed`
+        self.label = f"campaign {target}"      # the progress bar's title
         self._check_space()
 
     @classmethod
@@ -67,6 +69,35 @@ class Campaign:
         """The papers' campaign sizes: 1,000 fail-stop, 5,000 register and 2,000 code faults."""
         return cls(config, target, n=dict(PAPERS_SIZES), seed=seed, recovery=recovery, window=window,
                    enhancements=enhancements)
+
+    @classmethod
+    def of_faults(cls, config: SystemConfig | None, faults, recovery: str | None = None, enhancements=None,
+                  seed: int = 0) -> "Campaign":
+        """A campaign of a given fault list (`Fault` objects or their rows), run in that order; the
+        manifest records the list and `faults_given: true`. All faults must be in one target. `seed` is
+        only recorded (say, the seed the list was sampled with). Resumes like any campaign."""
+        from workbench.faults import Fault, fault_from_row
+        if isinstance(faults, (str, bytes, dict)) or not hasattr(faults, "__iter__"):
+            raise ValueError(f"faults={faults!r} is invalid: allowed a non-empty list of Fault objects or fault rows")
+        rows = []
+        for i, f in enumerate(faults):
+            if isinstance(f, dict):
+                try:
+                    f = fault_from_row(f)
+                except (ValueError, TypeError, KeyError) as e:
+                    raise ValueError(f"faults[{i}]={f!r} is invalid: {e}") from None
+            if not isinstance(f, Fault):
+                raise ValueError(f"faults[{i}]={f!r} is invalid: allowed a Fault or a fault row (Fault.row())")
+            rows.append(f.row())
+        if not rows:
+            raise ValueError("faults=[] is invalid: allowed a non-empty list of Fault objects or fault rows")
+        targets = sorted({r["target"] for r in rows})
+        if len(targets) != 1:
+            raise ValueError(f"faults are in targets {targets}: allowed faults of one target per campaign")
+        types = tuple(dict.fromkeys(r["fault_type"] for r in rows))     # first-seen order
+        c = cls(config, targets[0], types, n=len(rows), seed=seed, recovery=recovery, enhancements=enhancements)
+        c._fault_rows, c.given = rows, True
+        return c
 
     def _spaces(self):
         from workbench.faults import FaultSpace
@@ -146,7 +177,7 @@ class Campaign:
         bar = None
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=self.n, initial=done.height, unit="run", desc=f"campaign {self.target}",
+            bar = tqdm(total=self.n, initial=done.height, unit="run", desc=self.label,
                        smoothing=0.1)
 
         def merge():
@@ -199,6 +230,7 @@ class Campaign:
         c = cls(config_from_dict(info["config"]), info["target"], tuple(info.get("fault_types") or ()) or ("reg",),
                 n=sizes, seed=info.get("seed", 0), window=info.get("window"))
         c._fault_rows = [dict(r) for r in info["faults"]]
+        c.given = bool(info.get("faults_given", False))
         return c
 
     @classmethod

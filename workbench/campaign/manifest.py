@@ -84,4 +84,5 @@ def manifest(campaign, system) -> dict:
                       "peer": c.peer_seed},
             "package_version": package_version(), "versions": package_versions(), "git_commit": git_commit(),
             "python": platform.python_version(), "image_hashes": image_hashes(system),
+            "faults_given": bool(getattr(campaign, "given", False)),
             "faults": [dict(f) for f in campaign.fault_rows]}

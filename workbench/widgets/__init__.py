@@ -4,4 +4,5 @@ timeline), ComparePanel (two campaigns side by side). Each also opens saved resu
 from workbench.widgets.compare import ComparePanel  # noqa: F401
 from workbench.widgets.explorer import RunExplorer  # noqa: F401
 from workbench.widgets.panel import CampaignPanel  # noqa: F401
+from workbench.widgets.ablation import AblationPanel  # noqa: F401
 from workbench.widgets.system_panel import SystemPanel  # noqa: F401
