@@ -97,3 +97,4 @@ def test_component_microreboot_notebook_runs(tmp_path, monkeypatch):
     assert "network peer" in text and "AppVM 2" in text
     assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) == 4     # components, service x2, rate
     assert (tmp_path / "saved" / "dvm-3" / "manifest.json").is_file()
+    assert "│ dvm_reboot " in text and "│ privvm_reboot " in text      # complexity per mechanism
