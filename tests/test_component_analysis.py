@@ -75,7 +75,7 @@ def test_service_table_per_user(sources):
     s = service_table(sources)
     for target in ("dvm", "privvm"):
         g = s.filter(pl.col("target") == target)
-        assert g["seen_by"].to_list() == ["network peer", "AppVM 0", "AppVM 1", "AppVM 2"]
+        assert g["seen_by"].to_list() == ["network peer", "AppVM 0 (blk)", "AppVM 1 (net)", "AppVM 2 (hcall)"]
         det = sources[f"{target}-new"].df.filter(pl.col("detected").is_not_null())
         assert set(g["runs"].to_list()) == {det.height}
         peer = g.row(0, named=True)
@@ -84,6 +84,8 @@ def test_service_table_per_user(sources):
     hv = s.filter(pl.col("target") == "hv")
     assert hv["seen_by"].to_list() == ["network peer", "AppVMs (largest)"]     # saved before per-AppVM gaps
     assert hv["retransmissions"].to_list() == [None, None]
+    rows_only = service_table(sources["dvm-new"].df.with_columns(pl.lit("dvm=dvm_reboot").alias("recovery")))
+    assert rows_only["seen_by"].to_list()[1:] == ["AppVM 0", "AppVM 1", "AppVM 2"]     # no manifest: no workloads
     every = service_table(sources, runs="all").filter(pl.col("target") == "dvm")
     assert set(every["runs"].to_list()) == {sum(SIZES.values())}
     with pytest.raises(ValueError, match="runs="):

@@ -94,7 +94,7 @@ def test_component_microreboot_notebook_runs(tmp_path, monkeypatch):
     assert "│ dvm    ┆ dvm_reboot" in text and "│ privvm ┆ privvm_reboot" in text
     assert "thesis_dvm_privvm" in text and "tr140019_service" in text and "thesis_hv_service" in text
     assert "dvm · dvm_reboot: DVM back serving I/O (recovery latency, max)" in text
-    assert "network peer" in text and "AppVM 2" in text
+    assert "network peer" in text and "AppVM 2 (hcall)" in text
     assert sum("image/png" in o.get("data", {}) for o in _outputs(nb)) == 4     # components, service x2, rate
     assert (tmp_path / "saved" / "dvm-3" / "manifest.json").is_file()
     assert "│ dvm_reboot " in text and "│ privvm_reboot " in text      # complexity per mechanism

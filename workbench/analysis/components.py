@@ -138,7 +138,7 @@ def service_table(results, runs: str = "detected", threshold_ms: float = 10.0) -
                            "retransmissions": int(retx.sum()) if retx.len() else None,
                            "p50_ms": _q(worst, 0.5), "p90_ms": _q(worst, 0.9),
                            "max_ms": worst.max() if worst.len() else None})
-        per = _per_appvm(g)
+        per = _per_appvm(g, _workloads(results))
         for who, gaps in per.items():
             out.append(base | {"seen_by": who, "runs": gaps.len(), "runs_interrupted": int((gaps > threshold_ms).sum()),
                                "lost": None, "runs_with_lost": None, "retransmissions": None,
@@ -147,12 +147,26 @@ def service_table(results, runs: str = "detected", threshold_ms: float = 10.0) -
     return pl.DataFrame(out, schema=SERVICE_SCHEMA)
 
 
-def _per_appvm(g: pl.DataFrame) -> dict[str, pl.Series]:
-    """{"AppVM i": longest gap per run} from progress_gaps_ms, else {"AppVMs (largest)": progress_gap_ms}."""
+def _per_appvm(g: pl.DataFrame, workloads=()) -> dict[str, pl.Series]:
+    """{"AppVM i (workload)": longest gap per run} from progress_gaps_ms, else {"AppVMs (largest)":
+    progress_gap_ms}. workloads: the AppVMs' workloads when every campaign had the same."""
     if "progress_gaps_ms" in g.columns and g["progress_gaps_ms"].drop_nulls().len() == g.height and g.height:
         n = int(g["progress_gaps_ms"].list.len().max())
-        return {f"AppVM {i}": g["progress_gaps_ms"].list.get(i, null_on_oob=True).drop_nulls() for i in range(n)}
+        name = lambda i: f"AppVM {i}" + (f" ({workloads[i]})" if len(workloads) == n else "")
+        return {name(i): g["progress_gaps_ms"].list.get(i, null_on_oob=True).drop_nulls() for i in range(n)}
     return {"AppVMs (largest)": g["progress_gap_ms"].drop_nulls()}
+
+
+def _workloads(results) -> tuple[str, ...]:
+    """The AppVMs' workloads from the campaigns' manifests when they all agree, else ()."""
+    from workbench.analysis.data import as_results
+    items = results.values() if isinstance(results, dict) else results if isinstance(results, (list, tuple)) else [results]
+    seen = set()
+    for r in items:
+        if isinstance(r, pl.DataFrame):
+            return ()
+        seen.add(tuple(as_results(r).manifest.get("config", {}).get("appvms") or ()))
+    return seen.pop() if len(seen) == 1 else ()
 
 
 GOALS_SCHEMA = {"goal": pl.Utf8, "target": pl.Utf8, "mechanism": pl.Utf8, "value": pl.Utf8, "required": pl.Utf8,

@@ -445,7 +445,7 @@ def fig_component_service(results, runs: str = "detected"):
     the peer lost requests is counted in the panel's title, not drawn (its interruption had no end)."""
     import pandas as pd
     import seaborn as sns
-    from workbench.analysis.components import _order, _per_appvm, component_rows
+    from workbench.analysis.components import _order, _per_appvm, _workloads, component_rows
     if runs not in SERVICE_RUNS:
         raise ValueError(f"runs={runs!r} is invalid: allowed {', '.join(map(repr, SERVICE_RUNS))}")
     df = component_rows(results)
@@ -457,7 +457,7 @@ def fig_component_service(results, runs: str = "detected"):
         g = df.filter((pl.col("target") == target) & (pl.col("mechanism") == mech))
         answered = g.filter(pl.col("peer_lost").fill_null(0) == 0)
         parts = {"peer worst latency": (answered["peer_worst_latency_us"] / 1000).drop_nulls().to_list()}
-        parts |= {k: v.to_list() for k, v in _per_appvm(g).items()}
+        parts |= {k: v.to_list() for k, v in _per_appvm(g, _workloads(results)).items()}
         data = pd.DataFrame({"who": [k for k, v in parts.items() for _ in v],
                              "ms": [x for v in parts.values() for x in v]})
         data = data[data["ms"] > 0]          # a log scale: a run without a gap has nothing to draw
