@@ -60,11 +60,12 @@ def _share(name: str, k: int, n: int) -> dict:
 
 
 def causes_text(df: pl.DataFrame) -> str:
-    """The failed recoveries' causes, most frequent first: "cause x n; ..." ("" when none failed)."""
+    """The failed recoveries' causes, most frequent first: "cause xn; ..." ("" when none failed; "not
+    recorded" for campaigns saved before causes were)."""
     failed = df.filter(pl.col("outcome") == "recovery_failed")
     if not failed.height:
         return ""
-    counts = failed.group_by(pl.col("cause").fill_null("unknown")).len().sort(["len", "cause"], descending=[True, False])
+    counts = failed.group_by(pl.col("cause").fill_null("not recorded")).len().sort(["len", "cause"], descending=[True, False])
     return "; ".join(f"{c} x{n}" for c, n in counts.iter_rows())
 
 
