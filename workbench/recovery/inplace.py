@@ -4,14 +4,13 @@ faults/run.py (`in_place`, `phase_symbols`, `done_phase`, `at_done`, `end_proble
 
 Phase marks are out-of-line functions `<mechanism>_phase_<name>` in the image that runs that part
 (the hypervisor, the PrivVM, the DVM), listed in order in `phases`; `done_phase` ends the recovery
-latency.  On detection (`on_detect`) the mechanism asks for the health check (DESIGN section 5:
-once the AppVMs are done the toolstack creates a fresh AppVM that must run to completion) by setting
-SYS_HEALTH_CHECK where the PrivVM reads it: its start info, and the hypervisor's boot configuration a
-rebooted PrivVM's start info is filled from.
+latency.  The health check (DESIGN section 5: once the AppVMs are done the toolstack creates a fresh
+AppVM that must run to completion) is the stack's own doing: the PrivVM runs it after a DVM
+microreboot (its toolstack counts them) or its own (the hypervisor counts those in its start info);
+the workbench never writes the simulated state.
 """
 from __future__ import annotations
 
-from workbench.stack import abi
 
 
 class InPlace:
@@ -34,14 +33,9 @@ class InPlace:
                      if img in system.types)
 
     def on_detect(self, system, detection) -> None:
-        """The failure was detected (the run is stopped there): note the AppVMs' results, ask for the
-        health check."""
+        """The failure was detected (the run is stopped there): note the AppVMs' results. (The
+        health check needs no help: the PrivVM runs it after any microreboot it knows of.)"""
         self.results_at_detection = system.results()
-        hv, m = system.types["hv"], system.machine
-        for addr in (hv.address("hv") + hv.offset("hv_config", "bi.sys.flags"),
-                     abi.P["SLOTS_BASE"] + abi.P["SLOT_PRIVVM"] * abi.P["SLOT_SIZE"]
-                     + hv.offset("shared_info", "start.sys.flags")):
-            m.write(addr, (m.read_u32(addr) | abi.SYS_HEALTH_CHECK).to_bytes(4, "little"))
 
     def at_done(self, system) -> dict:
         return {}

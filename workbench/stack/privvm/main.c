@@ -151,8 +151,10 @@ int main(void)
     hc_heartbeat();
     status_view();
     hc_heartbeat();
-    /* after a reboot (the flag) or a hypervisor microreboot (the new instance counts it) */
-    if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries)) && napps) {
+    /* after a reboot (the flag) or any microreboot: of the hypervisor (the new instance counts it),
+     * of this PrivVM (the hypervisor counts it) or of the DVM (this toolstack did it) */
+    if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries) || start->reboots
+         || dvm_reboots) && napps) {
         health_check_result = health_check() == 0 ? HEALTH_OK : HEALTH_FAILED;
         gprintf("privvm: health check %s\n", health_check_result == HEALTH_OK ? "ok" : "FAILED");
     }

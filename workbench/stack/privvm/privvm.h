@@ -44,6 +44,7 @@ void status_view(void);
 void domctl_selftest(void);
 /* recovery/dvm_reboot.c */
 void dvm_monitor(void);                                 /* on every tick: is the DVM's heartbeat late? */
+extern u32 dvm_reboots;                                 /* DVM microreboots so far */
 void dvm_failed(void);                                  /* crashed or hung: dvm_reboot, or leave it */
 /* recovery/privvm_reboot.c: what survives a PrivVM microreboot */
 void privvm_keep_init(void);                            /* fresh boot: empty store, kept region */
