@@ -234,6 +234,7 @@ ctypedef struct Mach:
     uint64_t probe_log_len
     uint64_t probe_log_cap
     int64_t instr_budget    # instructions left in this run call (-1: unlimited)
+    uint64_t fetch_faults   # fetches that trapped (a step that ran no instruction), counter
     uint32_t nresv          # harts holding an LR reservation
     uint8_t m_locked[8]     # some locked PMP entry: machine mode must be checked too
     uint64_t probe_skip[8]  # pc+1 of a probe that stopped the run: not logged again on resume

@@ -71,8 +71,12 @@ cdef inline int pmp_allows(Mach* m, Hart* h, uint32_t priv, uint32_t addr, int s
 
 cdef inline int pmp_page_uniform(Mach* m, Hart* h, uint32_t priv, uint32_t addr) noexcept nogil:
     """True when every word of addr's page has the same permissions (fetch may then skip checks)."""
+    cdef uint32_t page = addr >> PAGE_SHIFT, idx = page & (TLB_SIZE - 1), slot = 1 if priv == 3 else 0
     if priv == 3 and not m.m_locked[h.id]:
         return 1
+    # the TLB entry holds this very question for the whole page (pmp_allows just filled it on a fetch)
+    if m.tlb_tag[h.id][slot][idx] == page + 1:
+        return not (m.tlb_perm[h.id][slot][idx] & PERM_NONUNIFORM)
     return not (pmp_region_perm(h, priv, addr & ~0xFFFu, (addr & ~0xFFFu) + 4096) & PERM_NONUNIFORM)
 
 cdef void pmp_changed(Mach* m, Hart* h) noexcept nogil:
