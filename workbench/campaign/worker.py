@@ -22,14 +22,16 @@ class RunFailed(RuntimeError):
     """The workbench itself failed on one run (not an outcome of the fault): a bug to report."""
 
 
-def run_chunk(config, items: list[tuple[int, dict]]) -> list[dict]:
-    """Run each (run number, fault row) on this process's System; one flat row per run, in order."""
+def run_chunk(job, items: list[tuple[int, dict]]) -> list[dict]:
+    """Run each (run number, fault row) on this process's System; one flat row per run, in order. `job`:
+    (configuration, `run_fault` keywords: the campaign's per-run guard)."""
     from workbench.faults import fault_from_row
+    config, budgets = job
     system = system_for(config)
     rows = []
     for run, fault_row in items:
         try:
-            report = system.inject(fault_from_row(fault_row))
+            report = system.inject(fault_from_row(fault_row), **budgets)
             rows.append({"run": run, **fault_row, **report.row()})
         except Exception as e:
             # a string keeps it picklable across processes and Dask, whatever the original type was
