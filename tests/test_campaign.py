@@ -170,6 +170,17 @@ def test_instruction_budget_cuts_runs_the_same_way_inline_and_on_processes(refer
         Campaign(SMALL, "hv", TYPES, n=10, seed=3).run("inline", progress=False, out=tmp_path / "b")
 
 
+def test_workers_start_with_the_recorded_golden_profile_only_when_it_is_theirs():
+    from workbench.faults.golden import adopt_profile, golden_profile
+    from workbench.system import System
+    exported = Campaign(SMALL, "hv", TYPES, n=2, seed=3)._golden_export()
+    assert "hv" in exported[1].counts and "hv" in exported[1].last_access
+    fresh = System(SMALL)
+    assert adopt_profile(fresh, exported) and golden_profile(fresh, "hv") is exported[1]
+    other = System(SystemConfig(iterations=(16, 20, 41)))
+    assert not adopt_profile(other, exported) and golden_profile(other, "hv") is not exported[1]
+
+
 def test_wall_budget_cuts_a_run():
     c = Campaign(SMALL, "hv", ("reg",), n=2, seed=3, wall_budget_s=1e-6)
     df = c.run("inline", progress=False).df

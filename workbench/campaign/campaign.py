@@ -179,12 +179,20 @@ class Campaign:
 
         try:
             executors.execute(executor, workers, (self.config, self.budgets), chunks, on_rows,
-                              (lambda: stop.is_set()) if stop is not None else (lambda: False))
+                              (lambda: stop.is_set()) if stop is not None else (lambda: False),
+                              golden=self._golden_export)
         finally:
             merge()                      # whatever happens (stop, error, Ctrl-C), rows received are kept
             if bar is not None:
                 bar.close()
         return CampaignResults(table, info, path=out)
+
+    def _golden_export(self):
+        """The golden profile this process recorded for sampling (plus the last-access pass memory flips
+        use), for local workers to start with instead of recording it again each."""
+        from workbench.faults.golden import export_profile
+        types = set(self.sizes) if isinstance(self.sizes, dict) else set(self.fault_types)
+        return export_profile(self.system, self.target, last_access="mem" in types)
 
     def _open(self, out: Path, info: dict):
         """Start `out` (write the manifest) or, if it holds this same campaign, return its rows so far."""

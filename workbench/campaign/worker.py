@@ -18,6 +18,13 @@ def system_for(config):
     return system
 
 
+def prime(config, golden) -> None:
+    """Worker start: boot the System and take the golden profile the campaign recorded
+    (`faults.golden.export_profile`), so the worker does not run the golden passes again."""
+    from workbench.faults.golden import adopt_profile
+    adopt_profile(system_for(config), golden)
+
+
 class RunFailed(RuntimeError):
     """The workbench itself failed on one run (not an outcome of the fault): a bug to report."""
 
