@@ -77,6 +77,7 @@ def test_bench_campaign_prints_its_figures(capsys):
     from workbench.system import SystemConfig
     figures = campaign(n=4, workers=1, config=SystemConfig(iterations=(16, 20, 40)))
     text = capsys.readouterr().out
-    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore"):
+    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore", "CPU time"):
         assert phrase in text
+    assert figures["cpu_s"] > 0 and figures["runs_per_s_cpu"] > 0
     assert figures["runs_per_s"] > 0 and 0 <= figures["early_share"] <= 1 and figures["restore_ms"] >= 0
