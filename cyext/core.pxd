@@ -220,6 +220,7 @@ ctypedef struct PmpTlb:
     uint8_t cfg[16]
     uint32_t addr[16]
     uint32_t used
+    uint64_t key            # hash of cfg and addr (checked before comparing them)
     uint32_t tag[2][64]     # per slot (0 user, 1 machine): page + 1 (0: empty)
     uint8_t perm[2][64]
 
@@ -249,8 +250,8 @@ ctypedef struct Mach:
     uint64_t probe_skip[8]  # pc+1 of a probe that stopped the run: not logged again on resume
     PmpTlb* tlb[8]          # per hart: the set of its current PMP configuration (&tlb_none: not looked up yet)
     PmpTlb tlb_none         # never filled: every lookup in it misses, and the miss picks the set
-    PmpTlb tlb_sets[8][4]   # per hart: the last configurations seen (the hypervisor toggles its guard entry
-    uint8_t tlb_victim[8]   # at every trap and mret, so two sets serve a hart's whole run)
+    PmpTlb tlb_sets[8][16]  # per hart: the last configurations seen (the hypervisor toggles its guard entry
+    uint8_t tlb_victim[8]   # at every trap and mret, for each domain a hart runs: two sets per domain)
     uint8_t* disk           # the block device's backing store
     uint64_t disk_size
     uint32_t ndblocks       # 4 KiB blocks, for dirty tracking

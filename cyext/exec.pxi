@@ -13,9 +13,8 @@ cdef inline uint32_t data_priv(Hart* h) noexcept nogil:
         return (h.mstatus >> 11) & 3
     return h.priv
 
-cdef inline int load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val, int watch) noexcept nogil:
-    """ST_OK/ST_BREAK with *val, or -1 after taking the exception. `watch` (a constant where inlined): a
-    memory watch may be on, so look at it (the loop without one pays nothing for it)."""
+cdef inline int load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val) noexcept nogil:
+    """ST_OK/ST_BREAK with *val, or -1 after taking the exception."""
     cdef uint32_t off = addr - RAM_BASE
     if addr & (size - 1):
         take_exception(h, CAUSE_MISALIGNED_LOAD, addr)
@@ -24,7 +23,7 @@ cdef inline int load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val, i
         take_exception(h, CAUSE_LOAD_ACCESS, addr)
         return -1
     if off < m.ram_size:
-        if watch and watched(m, off, size):
+        if watched(m, off, size):
             watch_read(m, off, size, h.cycle)
         if size == 4:
             val[0] = (<uint32_t*>(m.ram + off))[0]
@@ -38,7 +37,7 @@ cdef inline int load(Mach* m, Hart* h, uint32_t addr, int size, uint32_t* val, i
         return -1
     return ST_BREAK               # a device read may change interrupt state (PLIC claim)
 
-cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val, int watch) noexcept nogil:
+cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val) noexcept nogil:
     """ST_OK/ST_BREAK/ST_STOP, or -1 after taking the exception."""
     cdef uint32_t off = addr - RAM_BASE
     cdef int st = ST_OK, r
@@ -56,7 +55,7 @@ cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val, i
         else:
             m.ram[off] = <uint8_t>val
         ram_written(m, off, 1, h.id)     # an aligned store lies inside one word: n = 1 names it
-        if watch and watched(m, off, size):
+        if watched(m, off, size):
             return watch_overwritten(m, h, off, size)
         return st
     r = mmio_store(m, h, addr, size, val)
@@ -65,14 +64,14 @@ cdef inline int store(Mach* m, Hart* h, uint32_t addr, int size, uint32_t val, i
         return -1
     return ST_STOP if r == 2 else ST_BREAK
 
-cdef inline int amo(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogil:
+cdef inline int amo(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     cdef uint32_t addr = h.x[d.rs1]
     cdef uint32_t off = addr - RAM_BASE
     cdef uint32_t* p
     cdef uint32_t old, src = h.x[d.rs2]
     cdef int st = ST_OK
     cdef uint32_t priv = data_priv(h)
-    if watch and watched(m, off, 4):
+    if watched(m, off, 4):
         watch_read(m, off, 4, h.cycle)    # LR, SC and AMOs: counted as reads (an SC's effect hangs on a reservation)
     if op == OP_LR_W:
         if addr & 3:
@@ -165,7 +164,7 @@ cdef inline int csr_op(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     h.pc += 4
     return st
 
-cdef inline int step(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogil:
+cdef inline int step(Mach* m, Hart* h, Insn* d, int op) noexcept nogil:
     # every test below compares op with constants only, so Cython emits one C switch
     cdef uint32_t* x = h.x
     cdef uint32_t a = x[d.rs1], b = x[d.rs2], v = 0
@@ -173,13 +172,13 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogi
     if op == OP_ADDI:
         x[d.rd] = a + <uint32_t>d.imm
     elif op == OP_LW:
-        r = load(m, h, a + <uint32_t>d.imm, 4, &v, watch)
+        r = load(m, h, a + <uint32_t>d.imm, 4, &v)
         if r < 0: return ST_BREAK
         x[d.rd] = v
         h.pc += 4
         return r
     elif op == OP_SW:
-        r = store(m, h, a + <uint32_t>d.imm, 4, b, watch)
+        r = store(m, h, a + <uint32_t>d.imm, 4, b)
         if r < 0: return ST_BREAK
         h.pc += 4
         return r
@@ -194,7 +193,7 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogi
     elif op == OP_LUI: x[d.rd] = <uint32_t>d.imm
     elif op == OP_AUIPC: x[d.rd] = h.pc + <uint32_t>d.imm
     elif op == OP_LB or op == OP_LH or op == OP_LBU or op == OP_LHU:
-        r = load(m, h, a + <uint32_t>d.imm, 1 if (op == OP_LB or op == OP_LBU) else 2, &v, watch)
+        r = load(m, h, a + <uint32_t>d.imm, 1 if (op == OP_LB or op == OP_LBU) else 2, &v)
         if r < 0: return ST_BREAK
         if op == OP_LB: v = <uint32_t><int32_t><int8_t>v
         elif op == OP_LH: v = <uint32_t><int32_t><int16_t>v
@@ -202,7 +201,7 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogi
         h.pc += 4
         return r
     elif op == OP_SB or op == OP_SH:
-        r = store(m, h, a + <uint32_t>d.imm, 1 if op == OP_SB else 2, b, watch)
+        r = store(m, h, a + <uint32_t>d.imm, 1 if op == OP_SB else 2, b)
         if r < 0: return ST_BREAK
         h.pc += 4
         return r
@@ -241,7 +240,7 @@ cdef inline int step(Mach* m, Hart* h, Insn* d, int op, int watch) noexcept nogi
     elif (op == OP_LR_W or op == OP_SC_W or op == OP_AMOSWAP_W or op == OP_AMOADD_W or op == OP_AMOXOR_W or
           op == OP_AMOAND_W or op == OP_AMOOR_W or op == OP_AMOMIN_W or op == OP_AMOMAX_W or op == OP_AMOMINU_W or
           op == OP_AMOMAXU_W):
-        return amo(m, h, d, op, watch)
+        return amo(m, h, d, op)
     elif (op == OP_CSRRW or op == OP_CSRRS or op == OP_CSRRC or op == OP_CSRRWI or op == OP_CSRRSI or
           op == OP_CSRRCI):
         return csr_op(m, h, d, op)

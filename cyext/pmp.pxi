@@ -54,14 +54,19 @@ cdef PmpTlb* pmp_tlb_select(Mach* m, Hart* h) noexcept nogil:
     """The set of h's current PMP configuration: a cached one with the same registers, or a fresh one."""
     cdef PmpTlb* t
     cdef int j
-    for j in range(4):
+    cdef uint64_t key = 0
+    for j in range(16):
+        key = (key ^ h.pmpaddr[j] ^ (<uint64_t>h.pmpcfg[j] << 32)) * 0x100000001B3u
+    for j in range(16):
         t = &m.tlb_sets[h.id][j]
-        if t.used and memcmp(t.cfg, h.pmpcfg, sizeof(t.cfg)) == 0 and memcmp(t.addr, h.pmpaddr, sizeof(t.addr)) == 0:
+        if t.used and t.key == key and memcmp(t.cfg, h.pmpcfg, sizeof(t.cfg)) == 0 and \
+                memcmp(t.addr, h.pmpaddr, sizeof(t.addr)) == 0:
             m.tlb[h.id] = t
             return t
     j = m.tlb_victim[h.id]
-    m.tlb_victim[h.id] = (j + 1) & 3
+    m.tlb_victim[h.id] = (j + 1) & 15
     t = &m.tlb_sets[h.id][j]
+    t.key = key
     memcpy(t.cfg, h.pmpcfg, sizeof(t.cfg))
     memcpy(t.addr, h.pmpaddr, sizeof(t.addr))
     memset(t.tag, 0, sizeof(t.tag))

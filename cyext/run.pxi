@@ -105,9 +105,8 @@ cdef int special_op(Mach* m, Hart* h, Insn* d) noexcept nogil:
         return d.op2
     return d.op
 
-cdef inline int _run_chunk(Mach* m, Hart* h, uint64_t end, int watch) noexcept nogil:
-    """Run h until its cycle reaches `end` or a step asks for a break. The hot loop, compiled twice:
-    with `watch` 0 for runs without a memory watch (no watch compare on loads and stores) and 1."""
+cdef int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
+    """Run h until its cycle reaches `end` or a step asks for a break. The hot loop."""
     cdef uint64_t base = NO_PAGE, off
     cdef Insn* page = NULL
     cdef Insn* d
@@ -127,25 +126,12 @@ cdef inline int _run_chunk(Mach* m, Hart* h, uint64_t end, int watch) noexcept n
             op = special_op(m, h, d)
             if op < 0:
                 return ST_STOP
-        st = step(m, h, d, op, watch)
+        st = step(m, h, d, op)
         h.cycle += 1
         h.instret += 1
         if st:
             return st
     return ST_OK
-
-cdef int run_chunk_plain(Mach* m, Hart* h, uint64_t end) noexcept nogil:
-    return _run_chunk(m, h, end, 0)
-
-cdef int run_chunk_watched(Mach* m, Hart* h, uint64_t end) noexcept nogil:
-    return _run_chunk(m, h, end, 1)
-
-cdef inline int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
-    """The hot loop; the copy that looks at the memory watch only while one is on (only Python turns
-    one on, between runs; a chunk may turn it off, which the watched copy sees)."""
-    if m.hooks.watch_on:
-        return run_chunk_watched(m, h, end)
-    return run_chunk_plain(m, h, end)
 
 cdef inline int in_context(RegFlip* f, Hart* h) noexcept nogil:
     if f.ctx_priv >= 0 and <uint32_t>f.ctx_priv != h.priv:
@@ -218,7 +204,7 @@ cdef int run_chunk_observed(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             elif _op_writes[op] and d.rd == f.track:
                 overwrites = 1
         retired = h.instret
-        st = step(m, h, d, op, 1)
+        st = step(m, h, d, op)
         h.cycle += 1
         h.instret += 1
         if overwrites and h.instret != retired:      # it retired, so rd was really written

@@ -21,8 +21,10 @@ def system_for(config):
 def prime(config, golden) -> None:
     """Worker start: boot the System and take the golden profile the campaign recorded
     (`faults.golden.export_profile`), so the worker does not run the golden passes again."""
+    import gc
     from workbench.faults.golden import adopt_profile
     adopt_profile(system_for(config), golden)
+    gc.freeze()        # the booted System lives as long as the worker: keep it out of every collection
 
 
 class RunFailed(RuntimeError):
