@@ -223,6 +223,8 @@ ctypedef struct PmpTlb:
     uint64_t key            # hash of cfg and addr (checked before comparing them)
     uint32_t tag[2][64]     # per slot (0 user, 1 machine): page + 1 (0: empty)
     uint8_t perm[2][64]
+    uint32_t wtag[2][16]    # words of non-uniform pages (PMP boundaries are 4-byte aligned, so an aligned
+    uint8_t wperm[2][16]    # access has its word's permissions): word address + 1 (0: empty)
 
 ctypedef struct Mach:
     State* s

@@ -70,6 +70,7 @@ cdef PmpTlb* pmp_tlb_select(Mach* m, Hart* h) noexcept nogil:
     memcpy(t.cfg, h.pmpcfg, sizeof(t.cfg))
     memcpy(t.addr, h.pmpaddr, sizeof(t.addr))
     memset(t.tag, 0, sizeof(t.tag))
+    memset(t.wtag, 0, sizeof(t.wtag))
     t.used = 1
     m.tlb[h.id] = t
     return t
@@ -87,7 +88,7 @@ cdef PmpTlb* pmp_tlb_fill(Mach* m, Hart* h, uint32_t priv, uint32_t page) noexce
     return t
 
 cdef inline int pmp_allows(Mach* m, Hart* h, uint32_t priv, uint32_t addr, int size, int need) noexcept nogil:
-    cdef uint32_t page, idx, slot
+    cdef uint32_t page, idx, slot, word, w
     cdef uint8_t perm
     cdef PmpTlb* t
     if priv == 3 and not m.m_locked[h.id]:
@@ -100,7 +101,16 @@ cdef inline int pmp_allows(Mach* m, Hart* h, uint32_t priv, uint32_t addr, int s
         t = pmp_tlb_fill(m, h, priv, page)
     perm = t.perm[slot][idx]
     if perm & PERM_NONUNIFORM:
-        perm = pmp_region_perm(h, priv, addr, <uint64_t>addr + size)
+        word = addr & ~3u
+        if (addr & 3) + <uint32_t>size > 4:
+            perm = pmp_region_perm(h, priv, addr, <uint64_t>addr + size)    # misaligned: not one word
+        else:
+            # a page a region boundary cuts (a device window, a grant): its words, cached
+            w = (word >> 2) & 15
+            if t.wtag[slot][w] != word + 1:
+                t.wtag[slot][w] = word + 1
+                t.wperm[slot][w] = pmp_region_perm(h, priv, word, <uint64_t>word + 4)
+            perm = t.wperm[slot][w]
         if perm & PERM_NONUNIFORM:
             return 0          # an access straddling a region boundary fails
     return (perm & need) == need
