@@ -214,6 +214,18 @@ ctypedef struct PeerRec:
     uint32_t tx             # transmissions so far (1 + retransmissions)
     uint32_t _pad
 
+# PMP answers per page for one exact PMP configuration of a hart: a pure function of (pmpcfg, pmpaddr),
+# so a set stays right for as long as the configuration is the same, across traps and restores.
+ctypedef struct PmpTlb:
+    uint8_t cfg[16]
+    uint32_t addr[16]
+    uint32_t used
+    uint64_t key            # hash of cfg and addr (checked before comparing them)
+    uint32_t tag[2][64]     # per slot (0 user, 1 machine): page + 1 (0: empty)
+    uint8_t perm[2][64]
+    uint32_t wtag[2][16]    # words of non-uniform pages (PMP boundaries are 4-byte aligned, so an aligned
+    uint8_t wperm[2][16]    # access has its word's permissions): word address + 1 (0: empty)
+
 ctypedef struct Mach:
     State* s
     uint8_t* ram
@@ -234,11 +246,14 @@ ctypedef struct Mach:
     uint64_t probe_log_len
     uint64_t probe_log_cap
     int64_t instr_budget    # instructions left in this run call (-1: unlimited)
+    uint64_t fetch_faults   # fetches that trapped (a step that ran no instruction), counter
     uint32_t nresv          # harts holding an LR reservation
     uint8_t m_locked[8]     # some locked PMP entry: machine mode must be checked too
     uint64_t probe_skip[8]  # pc+1 of a probe that stopped the run: not logged again on resume
-    uint32_t tlb_tag[8][2][64]
-    uint8_t tlb_perm[8][2][64]
+    PmpTlb* tlb[8]          # per hart: the set of its current PMP configuration (&tlb_none: not looked up yet)
+    PmpTlb tlb_none         # never filled: every lookup in it misses, and the miss picks the set
+    PmpTlb tlb_sets[8][16]  # per hart: the last configurations seen (the hypervisor toggles its guard entry
+    uint8_t tlb_victim[8]   # at every trap and mret, for each domain a hart runs: two sets per domain)
     uint8_t* disk           # the block device's backing store
     uint64_t disk_size
     uint32_t ndblocks       # 4 KiB blocks, for dirty tracking

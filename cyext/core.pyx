@@ -120,6 +120,9 @@ cdef class Core:
         self.m.console = <char*>malloc(self.m.console_cap)
         self.m.nmi_vector = nmi_vector
         self.m.instr_budget = -1
+        cdef int k
+        for k in range(MAX_HARTS):
+            self.m.tlb[k] = &self.m.tlb_none
         if not (self.m.pages and self.m.page_valid and self.m.page_epoch and self.m.console and
                 self.m.dblock_epoch):
             raise MemoryError("cannot allocate the machine's tables")
@@ -179,7 +182,9 @@ cdef class Core:
 
     cdef void _caches_changed(self):
         cdef uint32_t i, n = 0
-        memset(&self.m.tlb_tag[0][0][0], 0, sizeof(self.m.tlb_tag))
+        # the PMP TLB sets stay: each is keyed by the exact configuration it answers for
+        for i in range(MAX_HARTS):
+            self.m.tlb[i] = &self.m.tlb_none
         for i in range(self.state.nharts):
             pmp_changed(&self.m, &self.state.harts[i])
             n += self.state.harts[i].resv_valid

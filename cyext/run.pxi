@@ -117,6 +117,7 @@ cdef int run_chunk_fast(Mach* m, Hart* h, uint64_t end) noexcept nogil:
             page = fetch_page(m, h, &base)
             if page == NULL:
                 h.cycle += 1
+                m.fetch_faults += 1
                 return ST_BREAK
             off = h.pc - (h.pc & ~0xFFFu)
         d = &page[off >> 2]
@@ -264,7 +265,7 @@ cdef int run_hart(Mach* m, Hart* h) noexcept nogil:
     the machine does: a run stopped and resumed anywhere, or with a fault armed that has not fired
     yet, is the same run."""
     cdef RegFlip* f = &m.hooks.flip[h.id]
-    cdef uint64_t lim, wake, n, before
+    cdef uint64_t lim, wake, n, before, faults
     cdef int st
     while h.cycle < m.s.round_end:
         if h.halted:
@@ -309,8 +310,20 @@ cdef int run_hart(Mach* m, Hart* h) noexcept nogil:
         if m.hooks.nmflips and m.hooks.mflip_cycle[0] - h.cycle < n:
             n = m.hooks.mflip_cycle[0] - h.cycle
         before = h.cycle
-        if f.track or (f.armed and f.ctx):
+        if f.track or (f.armed and f.ctx and (f.ctx_hi != 0 or (in_context(f, h) and f.ctx_count == f.at))):
             st = run_chunk_observed(m, h, h.cycle + n)
+        elif f.armed and f.ctx:
+            # a privilege-only context: h.priv changes only in a step that returns ST_BREAK (a trap, mret,
+            # mnret) or here between chunks, so every step of a fast chunk starts in the context the chunk
+            # started in; count them in one go and let the observed loop take the step that fires
+            if in_context(f, h):
+                if f.at - f.ctx_count < n:
+                    n = f.at - f.ctx_count
+                faults = m.fetch_faults
+                st = run_chunk_fast(m, h, h.cycle + n)
+                f.ctx_count += (h.cycle - before) - (m.fetch_faults - faults)   # a trapped fetch is no step
+            else:
+                st = run_chunk_fast(m, h, h.cycle + n)
         else:
             st = run_chunk_fast(m, h, h.cycle + n)
         if m.instr_budget >= 0:

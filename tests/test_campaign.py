@@ -148,8 +148,53 @@ def test_sizes_per_fault_type_sample_each_type():
     assert [r["fault_type"] for r in c.fault_rows] == ["failstop"] * 2 + ["reg"] * 3
 
 
+def test_instruction_budget_cuts_runs_the_same_way_inline_and_on_processes(reference, tmp_path):
+    budget = 60_000
+    c = Campaign(SMALL, "hv", TYPES, n=10, seed=3, instruction_budget=budget)
+    inline = c.run("inline", progress=False, out=tmp_path / "b")
+    df = inline.df
+    cut = df.filter(pl.col("reason") == "workbench_timeout")
+    assert cut.height > 0 and set(cut["outcome"]) <= {"undetected_failure", "recovery_failed"}
+    assert (cut["instructions"] > budget).all()
+    # runs that ended within the budget are the unguarded campaign's rows
+    kept = df.filter(pl.col("reason") != "workbench_timeout")["run"].to_list()
+    assert same_rows(df.filter(pl.col("run").is_in(kept)), reference.df.filter(pl.col("run").is_in(kept)))
+    assert inline.manifest["instruction_budget"] == budget and inline.manifest["wall_budget_s"] is None
+    assert reference.manifest["instruction_budget"] is None
+    procs = Campaign(SMALL, "hv", TYPES, n=10, seed=3, instruction_budget=budget).run("processes", workers=2,
+                                                                                      progress=False)
+    assert same_rows(procs.df, df)
+    # the manifest carries the guard: a resume runs with it, another guard on the same directory is refused
+    assert Campaign.from_manifest(inline.manifest).budgets == {"instruction_budget": budget}
+    with pytest.raises(ValueError, match="instruction_budget"):
+        Campaign(SMALL, "hv", TYPES, n=10, seed=3).run("inline", progress=False, out=tmp_path / "b")
+
+
+def test_workers_start_with_the_recorded_golden_profile_only_when_it_is_theirs():
+    from workbench.faults.golden import adopt_profile, golden_profile
+    from workbench.system import System
+    exported = Campaign(SMALL, "hv", TYPES, n=2, seed=3)._golden_export()
+    assert "hv" in exported[1].counts and "hv" in exported[1].last_access
+    fresh = System(SMALL)
+    assert adopt_profile(fresh, exported) and golden_profile(fresh, "hv") is exported[1]
+    other = System(SystemConfig(iterations=(16, 20, 41)))
+    assert not adopt_profile(other, exported) and golden_profile(other, "hv") is not exported[1]
+
+
+def test_wall_budget_cuts_a_run():
+    c = Campaign(SMALL, "hv", ("reg",), n=2, seed=3, wall_budget_s=1e-6)
+    df = c.run("inline", progress=False).df
+    assert set(df["reason"]) == {"workbench_timeout"} and c.manifest()["wall_budget_s"] == 1e-6
+    assert "wall_budget_s=1e-06" in repr(c)
+
+
 @pytest.mark.parametrize("kw,field", [({"n": 0}, "n="), ({"n": {"reg": 0}}, "n="), ({"seed": -1}, "seed="),
-                                      ({"fault_types": ("reg", "cosmic")}, "cosmic"), ({"target": "hx"}, "target")])
+                                      ({"fault_types": ("reg", "cosmic")}, "cosmic"), ({"target": "hx"}, "target"),
+                                      ({"instruction_budget": 0}, "instruction_budget=0"),
+                                      ({"instruction_budget": 1.5}, "instruction_budget=1.5"),
+                                      ({"wall_budget_s": -1}, "wall_budget_s=-1"),
+                                      ({"wall_budget_s": True}, "wall_budget_s=True"),
+                                      ({"wall_budget_s": float("nan")}, "wall_budget_s=nan")])
 def test_invalid_campaigns_name_the_field(kw, field):
     args = {"config": SMALL, "target": "hv", "fault_types": ("reg",), "n": 2, "seed": 0} | kw
     with pytest.raises(ValueError, match=field):

@@ -25,6 +25,16 @@ def test_campaign_report_and_resume(tmp_path, capsys):
     assert CampaignResults.load(out).df.equals(r.df)
 
 
+def test_campaign_guard_flags_reach_the_runs(tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["campaign", *SYS, "--faults", "reg", "-n", "2", "--seed", "3", "--instruction-budget", "20000",
+                 "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    r = CampaignResults.load(out)
+    assert r.manifest["instruction_budget"] == 20000 and set(r.df["reason"]) == {"workbench_timeout"}
+    assert main(["campaign", *SYS, "--faults", "reg", "-n", "2", "--wall-budget", "0", "--quiet"]) == 2
+    assert "wall_budget_s=0.0" in capsys.readouterr().err
+
+
 def test_report_of_a_damaged_campaign_names_the_file(tmp_path, capsys):
     out = tmp_path / "c"
     assert main(["campaign", *SYS, "--faults", "failstop", "-n", "2", "--out", str(out), "--workers", "1",
@@ -67,6 +77,7 @@ def test_bench_campaign_prints_its_figures(capsys):
     from workbench.system import SystemConfig
     figures = campaign(n=4, workers=1, config=SystemConfig(iterations=(16, 20, 40)))
     text = capsys.readouterr().out
-    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore"):
+    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore", "CPU time"):
         assert phrase in text
+    assert figures["cpu_s"] > 0 and figures["runs_per_s_cpu"] > 0
     assert figures["runs_per_s"] > 0 and 0 <= figures["early_share"] <= 1 and figures["restore_ms"] >= 0

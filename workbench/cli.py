@@ -116,7 +116,8 @@ def cmd_campaign(args) -> int:
     """Sample a fault list, run it (local processes or a Dask scheduler), save and summarise it."""
     from workbench.campaign import PAPERS_SIZES, Campaign
     n = dict(PAPERS_SIZES) if args.papers else args.n
-    campaign = Campaign(args.config, args.target, args.faults, n=n, seed=args.seed, window=args.window)
+    campaign = Campaign(args.config, args.target, args.faults, n=n, seed=args.seed, window=args.window,
+                        wall_budget_s=args.wall_budget, instruction_budget=args.instruction_budget)
     print(f"{campaign}: sampling {campaign.n} faults ...", flush=True)
     executor = _client(args)
     try:
@@ -310,6 +311,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="instruction window LO,HI of the target to sample from (default: the fault space's)")
     p.add_argument("--out", default=None, help="directory for manifest.json and results.parquet")
     p.add_argument("--batch", type=int, default=None, help="runs per atomic write (default: automatic)")
+    p.add_argument("--wall-budget", type=float, default=None, metavar="SECONDS",
+                   help="per-run guard: cut a run after this much wall time (reason workbench_timeout; default none)")
+    p.add_argument("--instruction-budget", type=int, default=None, metavar="N",
+                   help="per-run guard: cut a run after N simulated instructions (reason workbench_timeout; "
+                        "default none)")
     campaign_exec(p)
     p.set_defaults(func=cmd_campaign)
 

@@ -29,11 +29,16 @@ def type_seed(seed: int, fault_type: str) -> int:
 class Campaign:
     """`n` faults of `fault_types` in `target`, sampled once from `seed` (`FaultSpace.sample`), run against
     `config` with its recovery and enhancements (or `recovery` / `enhancements`, which replace them). `n`
-    may also map each fault type to its own count, as the papers' campaigns do (`Campaign.papers`)."""
+    may also map each fault type to its own count, as the papers' campaigns do (`Campaign.papers`).
+
+    `wall_budget_s` / `instruction_budget`: the workbench's per-run guard (`run_fault`), so one run cannot
+    stall the campaign: a run past either is cut and recorded with reason `workbench_timeout`. None: no
+    guard. An instruction budget is deterministic; a wall-clock budget depends on the machine's load."""
 
     def __init__(self, config: SystemConfig | None = None, target: str = "hv",
                  fault_types=("reg", "code", "failstop"), n: int | dict = 100, seed: int = 0,
-                 recovery: str | None = None, window=None, enhancements=None):
+                 recovery: str | None = None, window=None, enhancements=None, wall_budget_s: float | None = None,
+                 instruction_budget: int | None = None):
         config = SystemConfig() if config is None else config
         if not isinstance(config, SystemConfig):
             raise TypeError(f"config must be a SystemConfig, got {type(config).__name__}")
@@ -58,6 +63,7 @@ class Campaign:
         if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 32:
             raise ValueError(f"seed={seed!r} is invalid: allowed an int 0..2**32-1")
         self.target, self.fault_types, self.seed, self.window = target, tuple(fault_types), seed, window
+        self.wall_budget_s, self.instruction_budget = check_budgets(wall_budget_s, instruction_budget)
         self._fault_rows: list[dict] | None = None
         self.given = False           # True: the fault list was given (`of_faults`), not sampled from `seed`
         self.label = f"campaign {target}"      # the progress bar's title
@@ -65,14 +71,14 @@ class Campaign:
 
     @classmethod
     def papers(cls, config: SystemConfig | None = None, target: str = "hv", seed: int = 0,
-               recovery: str | None = None, window=None, enhancements=None) -> "Campaign":
+               recovery: str | None = None, window=None, enhancements=None, **budgets) -> "Campaign":
         """The papers' campaign sizes: 1,000 fail-stop, 5,000 register and 2,000 code faults."""
         return cls(config, target, n=dict(PAPERS_SIZES), seed=seed, recovery=recovery, window=window,
-                   enhancements=enhancements)
+                   enhancements=enhancements, **budgets)
 
     @classmethod
     def of_faults(cls, config: SystemConfig | None, faults, recovery: str | None = None, enhancements=None,
-                  seed: int = 0) -> "Campaign":
+                  seed: int = 0, **budgets) -> "Campaign":
         """A campaign of a given fault list (`Fault` objects or their rows), run in that order; the
         manifest records the list and `faults_given: true`. All faults must be in one target. `seed` is
         only recorded (say, the seed the list was sampled with). Resumes like any campaign."""
@@ -95,7 +101,8 @@ class Campaign:
         if len(targets) != 1:
             raise ValueError(f"faults are in targets {targets}: allowed faults of one target per campaign")
         types = tuple(dict.fromkeys(r["fault_type"] for r in rows))     # first-seen order
-        c = cls(config, targets[0], types, n=len(rows), seed=seed, recovery=recovery, enhancements=enhancements)
+        c = cls(config, targets[0], types, n=len(rows), seed=seed, recovery=recovery, enhancements=enhancements,
+                **budgets)
         c._fault_rows, c.given = rows, True
         return c
 
@@ -132,6 +139,12 @@ class Campaign:
         return [fault_from_row(r) for r in self.fault_rows]
 
     @property
+    def budgets(self) -> dict:
+        """The per-run guard as `run_fault` keywords (only the ones set)."""
+        return {k: v for k, v in (("wall_budget_s", self.wall_budget_s),
+                                  ("instruction_budget", self.instruction_budget)) if v is not None}
+
+    @property
     def n(self) -> int:
         return sum(self.sizes.values()) if isinstance(self.sizes, dict) else self.sizes
 
@@ -141,7 +154,8 @@ class Campaign:
     def __repr__(self):
         sizes = self.sizes if isinstance(self.sizes, int) else ", ".join(f"{t} {k}" for t, k in self.sizes.items())
         return (f"Campaign(target={self.target!r}, fault_types={self.fault_types}, n={sizes}, seed={self.seed}, "
-                f"recovery={self.config.recovery_spec!r})")
+                f"recovery={self.config.recovery_spec!r}"
+                + "".join(f", {k}={v!r}" for k, v in self.budgets.items()) + ")")
 
     # -- running --
 
@@ -201,13 +215,21 @@ class Campaign:
                 callback(table.height + len(unwritten), self.n, dict(counts))
 
         try:
-            executors.execute(executor, workers, self.config, chunks, on_rows,
-                              (lambda: stop.is_set()) if stop is not None else (lambda: False))
+            executors.execute(executor, workers, (self.config, self.budgets), chunks, on_rows,
+                              (lambda: stop.is_set()) if stop is not None else (lambda: False),
+                              golden=self._golden_export)
         finally:
             merge()                      # whatever happens (stop, error, Ctrl-C), rows received are kept
             if bar is not None:
                 bar.close()
         return CampaignResults(table, info, path=out)
+
+    def _golden_export(self):
+        """The golden profile this process recorded for sampling (plus the last-access pass memory flips
+        use), for local workers to start with instead of recording it again each."""
+        from workbench.faults.golden import export_profile
+        types = set(self.sizes) if isinstance(self.sizes, dict) else set(self.fault_types)
+        return export_profile(self.system, self.target, last_access="mem" in types)
 
     def _open(self, out: Path, info: dict):
         """Start `out` (write the manifest) or, if it holds this same campaign, return its rows so far."""
@@ -217,6 +239,10 @@ class Campaign:
             if any(old[k] != info[k] for k in same):
                 raise FileExistsError(f"{out} holds another campaign ({old['target']}, n={old['n']}); "
                                       f"choose a new directory, or Campaign.resume({str(out)!r}) to finish it")
+            for k in BUDGETS:
+                if old.get(k) != info.get(k):
+                    raise ValueError(f"{out} was run with {k}={old.get(k)!r}, not {info.get(k)!r}: a different guard "
+                                     f"would cut other runs; use Campaign.resume({str(out)!r}) to finish it as started")
             _check_images(out, old, info)
             return store.read_rows(out, old)
         if (out / store.RESULTS).exists():
@@ -228,7 +254,8 @@ class Campaign:
     def from_manifest(cls, info: dict) -> "Campaign":
         sizes = info.get("sizes") or info["n"]
         c = cls(config_from_dict(info["config"]), info["target"], tuple(info.get("fault_types") or ()) or ("reg",),
-                n=sizes, seed=info.get("seed", 0), window=info.get("window"))
+                n=sizes, seed=info.get("seed", 0), window=info.get("window"),
+                **{k: info[k] for k in BUDGETS if info.get(k) is not None})
         c._fault_rows = [dict(r) for r in info["faults"]]
         c.given = bool(info.get("faults_given", False))
         return c
@@ -248,6 +275,20 @@ def _check_images(out: Path, old: dict, now: dict):
                          if old.get("image_hashes", {}).get(k) != now["image_hashes"].get(k))
         raise ValueError(f"{out}: the stack images changed since the campaign started ({', '.join(changed)}); "
                          f"resuming would mix two versions in one table")
+
+
+BUDGETS = ("wall_budget_s", "instruction_budget")
+
+
+def check_budgets(wall_budget_s, instruction_budget):
+    """The per-run guard's two fields, validated (ValueError naming the field)."""
+    if wall_budget_s is not None and (isinstance(wall_budget_s, bool) or not isinstance(wall_budget_s, (int, float))
+                                      or not 0 < wall_budget_s < float("inf")):
+        raise ValueError(f"wall_budget_s={wall_budget_s!r} is invalid: allowed None or a positive number of seconds")
+    if instruction_budget is not None and not _posint(instruction_budget):
+        raise ValueError(f"instruction_budget={instruction_budget!r} is invalid: allowed None or a positive int "
+                         f"(simulated instructions per run)")
+    return (None if wall_budget_s is None else float(wall_budget_s)), instruction_budget
 
 
 def _posint(v) -> bool:

@@ -7,7 +7,7 @@ import multiprocessing
 import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from workbench.campaign.worker import run_chunk
+from workbench.campaign.worker import prime, run_chunk
 
 EXECUTORS = ("processes", "inline")
 
@@ -27,27 +27,29 @@ def check_executor(executor, workers) -> None:
         raise ValueError(f"workers={workers!r} is invalid: allowed None (all cores) or a positive int")
 
 
-def execute(executor, workers, config, chunks, on_rows, should_stop) -> bool:
-    """Run `chunks`, calling `on_rows(rows)` in this thread for each finished chunk. When `should_stop()`
-    turns true, chunks not yet started are cancelled and the ones running are still collected. Returns
-    True when every chunk ran."""
+def execute(executor, workers, job, chunks, on_rows, should_stop, golden=None) -> bool:
+    """Run `chunks` of `job` (the configuration and the runs' keywords, see `run_chunk`), calling
+    `on_rows(rows)` in this thread for each finished chunk. When `should_stop()` turns true, chunks not yet started are cancelled and the ones running are still collected. Returns
+    True when every chunk ran. `golden`: a thunk giving the exported golden profile local worker
+    processes start with (`worker.prime`)."""
     if executor == "inline":
         for c in chunks:
             if should_stop():
                 return False
-            on_rows(run_chunk(config, c))
+            on_rows(run_chunk(job, c))
         return True
     if is_dask_client(executor):
-        return _dask(executor, config, chunks, on_rows, should_stop)
-    return _processes(workers or default_workers(), config, chunks, on_rows, should_stop)
+        return _dask(executor, job, chunks, on_rows, should_stop)
+    return _processes(workers or default_workers(), job, chunks, on_rows, should_stop, golden)
 
 
-def _processes(workers, config, chunks, on_rows, should_stop) -> bool:
+def _processes(workers, job, chunks, on_rows, should_stop, golden=None) -> bool:
     # spawn, not fork: the caller may be a Jupyter kernel or a widget's thread, and forking a process
     # with threads can copy a lock some other thread holds
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)) or 1, mp_context=ctx) as pool:
-        pending = {pool.submit(run_chunk, config, c) for c in chunks}
+    init = {"initializer": prime, "initargs": (job[0], golden())} if golden is not None and chunks else {}
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)) or 1, mp_context=ctx, **init) as pool:
+        pending = {pool.submit(run_chunk, job, c) for c in chunks}
         stopped = False
         try:
             while pending:
@@ -64,9 +66,9 @@ def _processes(workers, config, chunks, on_rows, should_stop) -> bool:
     return not stopped
 
 
-def _dask(client, config, chunks, on_rows, should_stop) -> bool:
+def _dask(client, job, chunks, on_rows, should_stop) -> bool:
     from distributed import as_completed
-    futures = [client.submit(run_chunk, config, c, pure=False) for c in chunks]
+    futures = [client.submit(run_chunk, job, c, pure=False) for c in chunks]
     seq = as_completed(futures)
     try:
         for f in seq:

@@ -148,6 +148,33 @@ def golden_profile(system, target: str | None = None) -> GoldenProfile:
     return g
 
 
+def _steady_key(system) -> tuple[str, str]:
+    """What the golden run is a function of: the configuration and the whole machine at the steady
+    snapshot (harts, devices, RAM holding the images, disk, console, peer)."""
+    system.boot()
+    return repr(system.config), system.machine.state_hash()
+
+
+def export_profile(system, target: str, last_access: bool = False) -> tuple:
+    """The golden profile of `system` for `target` (with the last-access pass if asked), keyed for
+    `adopt_profile` in another process: a campaign's workers take it instead of running the golden
+    passes again."""
+    g = golden_profile(system, target)
+    if last_access:
+        last_access_pass(system, target)
+    return _steady_key(system), g
+
+
+def adopt_profile(system, exported) -> bool:
+    """Use a profile from `export_profile` for `system` when its key (configuration and steady state)
+    is this system's; otherwise leave it to be recorded here. Returns whether it was adopted."""
+    key, g = exported
+    if _steady_key(system) != key:
+        return False
+    _profiles[system] = (system.steady_snapshot, g)
+    return True
+
+
 def last_access_pass(system, target: str) -> None:
     """One more observed golden pass: the core's range watch over the span of `target`'s live data keeps,
     per byte, a cycle no earlier than its last access (0: none). A memory flip applied when every hart's
