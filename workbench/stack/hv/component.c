@@ -23,9 +23,10 @@ void __attribute__((noinline, used)) privvm_hung(struct domain *d)
 }
 
 /* A PrivVM that still heartbeats but no longer serves the configuration store hangs too (its event
- * loop runs, its service does not): a request that waits on some live domain's store ring, not
- * taken, from one monitor check to the next (a whole DVM_HEARTBEAT_LIMIT).  Called by the monitor. */
-static u32 last_cons[MAX_SLOTS], waiting[MAX_SLOTS], stall_reported;
+ * loop runs, its service does not): some live domain's store request waits, not taken or not
+ * answered (the client marks the id it waits for), from one monitor check to the next (a whole
+ * DVM_HEARTBEAT_LIMIT).  Called by the monitor. */
+static u32 last_cons[MAX_SLOTS], last_wait[MAX_SLOTS], waiting[MAX_SLOTS], stall_reported;
 
 int privvm_store_stalled(struct domain *priv)
 {
@@ -40,11 +41,13 @@ int privvm_store_stalled(struct domain *priv)
             continue;
         }
         const struct store_ring_page *r = (const void *)(uptr)(d->base + SLOT_STORE_OFF);
-        u32 prod = READ_ONCE(r->req_prod), cons = READ_ONCE(r->req_cons);
-        if (prod != cons && waiting[s] && cons == last_cons[s])
+        u32 prod = READ_ONCE(r->req_prod), cons = READ_ONCE(r->req_cons), id = READ_ONCE(r->client_waiting);
+        int now_waiting = prod != cons || id;     /* a request not taken, or taken and not answered */
+        if (now_waiting && waiting[s] && cons == last_cons[s] && id == last_wait[s])
             stalled = 1;
-        waiting[s] = prod != cons;
+        waiting[s] = now_waiting;
         last_cons[s] = cons;
+        last_wait[s] = id;
     }
     if (!stalled || stall_reported)
         return 0;

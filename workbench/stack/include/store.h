@@ -35,5 +35,7 @@ struct store_ring_page {
     u8 rsp[STORE_RING_SIZE];
     u32 server_gen;        /* bumped by a PrivVM that reconnected after a microreboot: the client
                               resends its request in flight and registers its watches again */
+    u32 client_waiting;    /* req_id the client waits an answer for (0 = none): the hypervisor's
+                              monitor calls a PrivVM that leaves one unanswered a period hung */
 };
 #endif

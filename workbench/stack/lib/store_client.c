@@ -87,6 +87,7 @@ static u32 request(u32 type, const char *a, const char *b, char *buf, u32 size)
     while (!ring_put(ring->req, STORE_RING_SIZE, &ring->req_prod, &ring->req_cons, msg, sizeof(h) + h.len))
         wait_port(port, port_count[port]);
     evtchn_send(port);
+    WRITE_ONCE(ring->client_waiting, h.req_id);
     for (;;) {
         guest_wait(rsp_or_reboot, NULL);
         if (server_rebooted()) {          /* resend: the server may never have seen it (or its answer
@@ -109,6 +110,7 @@ static u32 request(u32 type, const char *a, const char *b, char *buf, u32 size)
         }
         if (r.req_id != h.req_id)
             continue;
+        WRITE_ONCE(ring->client_waiting, 0);
         u32 n = r.len < size ? r.len : size;
         memcpy(buf, tmp, n);
         if (size)
