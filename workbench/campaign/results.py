@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.campaign.summary import summarize
-from workbench.faults.report import OUTCOMES
+from workbench.faults.report import OUTCOMES, is_measure_column
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -50,6 +50,9 @@ def frame(rows: list[dict] | pl.DataFrame) -> pl.DataFrame:
         elif df.schema[name] != dtype:
             df = df.with_columns(pl.col(name).cast(dtype, strict=True))
     extra = [c for c in df.columns if c not in SCHEMA]
+    # per-phase / per-AppVM columns: Float64 even where a batch left them all null (never the Null type)
+    df = df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in extra if is_measure_column(c)
+                         and df.schema[c] != pl.Float64)
     return df.select(list(SCHEMA) + extra).sort("run")
 
 
