@@ -3,7 +3,7 @@ matplotlib Figure), the tables they draw (data.py: rows of several campaigns, th
 figures), one run's timeline and a campaign's reproduction (runs.py). The per-campaign statistics
 (Wilson intervals, summary tables) live with the results in workbench.campaign (summary.py, stats.py)
 so that `CampaignResults.summary()` needs nothing from this layer; they are re-exported here."""
-from workbench.analysis.data import paper_figures, reference_campaigns, rows  # noqa: F401
+from workbench.analysis.data import paper_figures, reference_campaigns, rows, service_comparison  # noqa: F401
 from workbench.analysis.figures import (fig_outcomes, fig_recovery_latency, fig_recovery_rate,  # noqa: F401
                                         fig_timeline,
                                         fig_service_interruption)
