@@ -159,3 +159,56 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
         store.write_atomic(tmp_path / "results.parquet", boom)
     assert CampaignResults.load(tmp_path).df.equals(r.df)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["manifest.json", "results.parquet"]
+
+
+def with_phases(r: CampaignResults) -> CampaignResults:
+    """`make()`'s rows as an in-place recovery reports them: the phases reached, each AppVM's gap, a cause."""
+    rows = []
+    for d in r.df.to_dicts():
+        if d["detected"]:
+            reached = ("stop", "image", "boot", "done") if d["outcome"] == "recovered" else ("stop", "image")
+            d |= {f"phase_{p}_ms": 0.1 * (k + 1) + 0.001 * d["run"] for k, p in enumerate(reached)}
+            d |= {"gap_appvm0_ms": 2.0, "gap_appvm1_ms": 3.0 + d["run"]}
+        if d["outcome"] == "recovery_failed":
+            d["cause"] = "lock_held" if d["detected"] == "hang" else "recovery_crashed"
+        rows.append(d)
+    return CampaignResults(store.frame(rows), r.manifest)
+
+
+def test_phase_and_gap_columns_are_float_and_survive_batches_and_saving(tmp_path):
+    r = with_phases(make(30))
+    assert r.df.schema["phase_done_ms"] == pl.Float64 and r.df.schema["gap_appvm1_ms"] == pl.Float64
+    # a batch in which no run reached a phase still gets a Float64 column (a resumed campaign concatenates)
+    first = store.frame([d | {"phase_boot_ms": None} for d in make(6).df.to_dicts()])
+    assert first.schema["phase_boot_ms"] == pl.Float64
+    both = store.concat([first, r.df.filter(pl.col("run") >= 6)])
+    assert both.height == 30 and both.schema["phase_stop_ms"] == pl.Float64
+    r.save(tmp_path / "c")
+    assert CampaignResults.load(tmp_path / "c").df.equals(r.df)
+
+
+def test_summary_phase_percentiles_and_cause_tally():
+    s = summarize(with_phases(make(30)))
+    allp = s.phases.filter(pl.col("fault_type") == "all")
+    assert allp["phase"].to_list() == ["stop", "image", "boot", "done"]          # phase order
+    assert allp.filter(pl.col("phase") == "stop")["runs"][0] == 15               # every detected run got there
+    assert allp.filter(pl.col("phase") == "done")["runs"][0] == 5                # only the recovered ones
+    assert allp.filter(pl.col("phase") == "done")["max"][0] == pytest.approx(0.4 + 0.027)
+    c = s.causes.filter(pl.col("fault_type") == "all")
+    assert c["cause"].to_list() == ["lock_held", "recovery_crashed"] and c["runs"].to_list() == [5, 5]
+    assert c["failed"].to_list() == [10, 10] and c["runs_pct"].to_list() == [50.0, 50.0]
+    assert (c["runs_lo"][0], c["runs_hi"][0]) == pytest.approx(tuple(100 * x for x in wilson(5, 10)))
+    text = str(s)
+    assert "recovery phases" in text and "failed recoveries by cause" in text and "lock_held" in text
+    # a campaign without in-place recoveries or failures shows neither table
+    plain = summarize(make(3))
+    assert plain.phases.height == 0 and "recovery phases" not in str(plain)
+
+
+def test_old_saved_campaigns_still_load_and_summarise():
+    from workbench.analysis import reference_campaigns
+    for d in reference_campaigns():
+        r = CampaignResults.load(d)
+        s = r.summary()
+        assert s.phases.height == 0 or r.manifest.get("recovery") == "rehype"
+        assert str(s)

@@ -10,7 +10,7 @@ from workbench.analysis.ablation import (Ablation, NextEnhancement, ablation, fi
                                          ladder, ladder_figure, next_enhancement)
 from workbench.analysis.complexity import complexity  # noqa: F401
 from workbench.analysis.components import beside_papers, component_table, goals, service_table  # noqa: F401
-from workbench.analysis.data import paper_figures, reference_campaigns, rows  # noqa: F401
+from workbench.analysis.data import paper_figures, reference_campaigns, rows, service_comparison  # noqa: F401
 from workbench.analysis.figures import (fig_component_service, fig_components,  # noqa: F401
                                         fig_outcomes, fig_recovery_latency, fig_recovery_rate, fig_timeline,
                                         fig_service_interruption)

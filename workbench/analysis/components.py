@@ -149,12 +149,15 @@ def service_table(results, runs: str = "detected", threshold_ms: float = 10.0) -
 
 
 def _per_appvm(g: pl.DataFrame, workloads=()) -> dict[str, pl.Series]:
-    """{"AppVM i (workload)": longest gap per run} from progress_gaps_ms, else {"AppVMs (largest)":
-    progress_gap_ms}. workloads: the AppVMs' workloads when every campaign had the same."""
-    if "progress_gaps_ms" in g.columns and g["progress_gaps_ms"].drop_nulls().len() == g.height and g.height:
-        n = int(g["progress_gaps_ms"].list.len().max())
+    """{"AppVM i (workload)": longest gap per run} from the `gap_appvm<i>_ms` columns, else {"AppVMs
+    (largest)": progress_gap_ms}. workloads: the AppVMs' workloads when every campaign had the same."""
+    from workbench.faults.report import gap_column
+    n = 0
+    while gap_column(n) in g.columns:
+        n += 1
+    if n and g.height and all(g[gap_column(i)].drop_nulls().len() == g.height for i in range(n)):
         name = lambda i: f"AppVM {i}" + (f" ({workloads[i]})" if len(workloads) == n else "")
-        return {name(i): g["progress_gaps_ms"].list.get(i, null_on_oob=True).drop_nulls() for i in range(n)}
+        return {name(i): g[gap_column(i)].drop_nulls() for i in range(n)}
     return {"AppVMs (largest)": g["progress_gap_ms"].drop_nulls()}
 
 

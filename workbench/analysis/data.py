@@ -113,3 +113,76 @@ def target_key(t: str):
 def mechanism_key(r):
     """Sort key of recovery mechanisms: include/recovery_list.h's order, unknown names last."""
     return (MECHANISMS.index(r) if r in MECHANISMS else len(MECHANISMS), str(r))
+
+
+# -- service interruption: two mechanisms on the same faults --
+
+SERVICE_RUNS = ("detected", "all")
+
+
+def service_comparison(first, second, labels: tuple[str, str] | None = None, runs: str = "detected") -> pl.DataFrame:
+    """Two campaigns over the same fault list (e.g. `rehype` and `reboot`, same seed) side by side, one row
+    per fault type (and all): per campaign, the runs counted, recovery latency p50/p90/max (simulated ms,
+    detection to a working system), each AppVM's longest progress gap (max over the runs, ms), the
+    network peer's lost requests (total, and runs with any) and worst request latency (p50 and max over
+    the runs, ms); then `latency_ratio`, the second's median recovery latency over the first's.
+    Columns are `<quantity>_<label>`; labels default to each campaign's recovery mechanism (its folder
+    name when both used the same one). runs: "detected" (runs whose failure was detected: where a
+    recovery ran) or "all". A campaign saved before per-AppVM gaps were recorded shows its largest gap
+    over all AppVMs as `gap_max_ms` only. Raises ValueError when the fault lists differ."""
+    from workbench.campaign.summary import ALL, _groups
+    from workbench.faults.report import GAP_PREFIX, MS_SUFFIX
+    if runs not in SERVICE_RUNS:
+        raise ValueError(f"runs={runs!r} is invalid: allowed {', '.join(map(repr, SERVICE_RUNS))}")
+    a, b = as_results(first), as_results(second)
+    if a.manifest["faults"] != b.manifest["faults"] or a.manifest["target"] != b.manifest["target"]:
+        raise ValueError("first and second must be campaigns over the same fault list (same target, fault types, "
+                         "n and seed, and the same stack images)")
+    if labels is None:
+        labels = tuple(str(r.manifest.get("recovery")) for r in (a, b))
+        if labels[0] == labels[1]:
+            labels = (label(a), label(b))
+    if not (isinstance(labels, (tuple, list)) and len(labels) == 2 and all(isinstance(x, str) and x for x in labels)
+            and labels[0] != labels[1]):
+        raise ValueError(f"labels={labels!r} is invalid: allowed None or two different non-empty names")
+    order = tuple(a.manifest.get("fault_types") or ())
+
+    def quantities(df: pl.DataFrame) -> list[tuple[str, dict]]:
+        if runs == "detected":
+            df = df.filter(pl.col("detected").is_not_null())
+        gaps = [c for c in df.columns if c.startswith(GAP_PREFIX) and c.endswith(MS_SUFFIX)] or ["progress_gap_ms"]
+        out = []
+        for t, g in _groups(df, order):
+            lat = g["recovery_latency_ms"].drop_nulls()
+            worst = (g["peer_worst_latency_us"] / 1000).drop_nulls()
+            q = {"runs": g.height, "recovered": g.filter(pl.col("outcome") == "recovered").height,
+                 "recovery_p50_ms": lat.median(), "recovery_p90_ms": lat.quantile(0.9, "linear") if lat.len() else None,
+                 "recovery_max_ms": lat.max()}
+            for c in gaps:
+                name = "gap_max_ms" if c == "progress_gap_ms" else c.removeprefix("gap_").replace(MS_SUFFIX, "_gap_max_ms")
+                q[name] = g[c].max()
+            q |= {"peer_lost": int(g["peer_lost"].fill_null(0).sum()),
+                  "peer_lost_runs": g.filter(pl.col("peer_lost").fill_null(0) > 0).height,
+                  "peer_worst_p50_ms": worst.median(), "peer_worst_max_ms": worst.max()}
+            out.append((t, q))
+        return out
+
+    qa, qb = dict(quantities(a.df)), dict(quantities(b.df))
+    types = list(dict.fromkeys([t for t in qa if t != ALL] + [t for t in qb if t != ALL]))
+    types += [ALL] if ALL in qa or ALL in qb else []
+    names = list(dict.fromkeys([k for q in (*qa.values(), *qb.values()) for k in q]))
+    out = []
+    for t in types:
+        row = {"fault_type": t}
+        for k in names:
+            for lab, q in zip(labels, (qa, qb)):
+                row[f"{k}_{lab}"] = q.get(t, {}).get(k)
+        p1, p2 = row[f"recovery_p50_ms_{labels[0]}"], row[f"recovery_p50_ms_{labels[1]}"]
+        row["latency_ratio"] = p2 / p1 if p1 and p2 is not None else None
+        out.append(row)
+    schema = {"fault_type": pl.Utf8}
+    for k in names:
+        for lab in labels:
+            schema[f"{k}_{lab}"] = pl.Int64 if k in ("runs", "recovered", "peer_lost", "peer_lost_runs") else pl.Float64
+    schema["latency_ratio"] = pl.Float64
+    return pl.DataFrame(out, schema=schema)

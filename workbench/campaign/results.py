@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.campaign.summary import summarize
-from workbench.faults.report import OUTCOMES
+from workbench.faults.report import OUTCOMES, is_measure_column
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -33,8 +33,7 @@ REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "in
                  "failed_component": pl.Utf8, "cause": pl.Utf8, "cause_detail": pl.Utf8}
 # campaign.worker.service_columns: typed when present, not added when absent (campaigns saved before
 # them compare equal to their re-runs in the columns both have)
-SERVICE_SCHEMA = {"progress_gaps_ms": pl.List(pl.Float64), "peer_retransmissions": pl.Int64,
-                  "peer_longest_gap_us": pl.Float64}
+SERVICE_SCHEMA = {"peer_retransmissions": pl.Int64, "peer_longest_gap_us": pl.Float64}
 SCHEMA = {**FAULT_SCHEMA, **REPORT_SCHEMA}
 REQUIRED = ("run", "target", "fault_type", "at", "reg", "bit", "addr", "outcome", "reason", "detected",
             "detection_latency_ms", "recovery_latency_ms", "instructions", "wall_s")
@@ -57,6 +56,9 @@ def frame(rows: list[dict] | pl.DataFrame) -> pl.DataFrame:
         if name in df.columns and df.schema[name] != dtype:
             df = df.with_columns(pl.col(name).cast(dtype, strict=True))
     extra = [c for c in df.columns if c not in SCHEMA]
+    # per-phase / per-AppVM columns: Float64 even where a batch left them all null (never the Null type)
+    df = df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in extra if is_measure_column(c)
+                         and df.schema[c] != pl.Float64)
     return df.select(list(SCHEMA) + extra).sort("run")
 
 

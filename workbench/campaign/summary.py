@@ -1,6 +1,7 @@
 """A campaign's summary: outcome counts, the papers' three categories (plus undetected failures), recovery
-success rates over detected failures under both definitions with 95% Wilson intervals, and latency
-percentiles, per fault type. Each table is built once as a polars frame; text and HTML render it
+success rates over detected failures under both definitions with 95% Wilson intervals, latency
+percentiles (whole recovery, and each phase of an in-place recovery), and failed recoveries by cause,
+per fault type. Each table is built once as a polars frame; text and HTML render it
 through workbench/display."""
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from workbench.campaign.stats import wilson
-from workbench.faults.report import OUTCOMES
+from workbench.faults.report import MS_SUFFIX, OUTCOMES, PHASE_PREFIX, is_measure_column
 from workbench.display import formatting, formatting_html
 
 ALL = "all"
@@ -83,14 +84,52 @@ def latency_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
     rows = []
     for t, g in _groups(df, order):
         for col in ("detection_latency_ms", "recovery_latency_ms"):
-            s = g[col].drop_nulls()
-            row = {"fault_type": t, "latency": col.removesuffix("_ms"), "runs": s.len()}
-            row |= {f"p{q}": s.quantile(q / 100, "linear") if s.len() else None for q in PERCENTILES}
-            row["max"] = s.max() if s.len() else None
+            row = {"fault_type": t, "latency": col.removesuffix("_ms"), "runs": g[col].drop_nulls().len()}
+            row |= _percentiles(g[col])
             if row["runs"]:                # a fault type that never got there has nothing to show
                 rows.append(row)
     return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "latency": pl.Utf8, "runs": pl.Int64,
                                       **{f"p{q}": pl.Float64 for q in PERCENTILES}, "max": pl.Float64})
+
+
+def _percentiles(s: pl.Series) -> dict:
+    """p50/p90/p99 and max of a column (nulls dropped); None each when nothing was measured."""
+    s = s.drop_nulls()
+    return {f"p{q}": s.quantile(q / 100, "linear") if s.len() else None for q in PERCENTILES} | {
+        "max": s.max() if s.len() else None}
+
+
+def phase_columns(df: pl.DataFrame) -> list[str]:
+    """The table's per-phase columns (`phase_<name>_ms`), in phase order (the rows' own order)."""
+    return [c for c in df.columns if is_measure_column(c) and c.startswith(PHASE_PREFIX)]
+
+
+def phase_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Per-phase latency percentiles (simulated ms, each phase from the end of the one before, the first
+    from detection) of the in-place recoveries, per fault type; empty for campaigns without phases."""
+    rows = []
+    for t, g in _groups(df, order):
+        for col in phase_columns(g):
+            n = g[col].drop_nulls().len()
+            if n:
+                phase = col.removeprefix(PHASE_PREFIX).removesuffix(MS_SUFFIX)
+                rows.append({"fault_type": t, "phase": phase, "runs": n} | _percentiles(g[col]))
+    return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "phase": pl.Utf8, "runs": pl.Int64,
+                                      **{f"p{q}": pl.Float64 for q in PERCENTILES}, "max": pl.Float64})
+
+
+def cause_table(df: pl.DataFrame, order=()) -> pl.DataFrame:
+    """Failed recoveries by `cause` per fault type: count and share of that type's failed recoveries
+    (95% Wilson interval), most common first. Empty when no recovery failed."""
+    rows = []
+    for t, g in _groups(df, order):
+        failed = g.filter(pl.col("outcome") == "recovery_failed")
+        counts = failed.group_by(pl.col("cause").fill_null("unknown")).len().sort(["len", "cause"],
+                                                                                  descending=[True, False])
+        for cause, k in counts.iter_rows():
+            rows.append({"fault_type": t, "cause": cause, "failed": failed.height} | _share("runs", k, failed.height))
+    return pl.DataFrame(rows, schema={"fault_type": pl.Utf8, "cause": pl.Utf8, "failed": pl.Int64,
+                                      **_share_schema("runs")}).fill_nan(None)
 
 
 def _pct(k: int, n: int) -> float | None:
@@ -115,6 +154,8 @@ class CampaignSummary:
     recovery: pl.DataFrame
     latency: pl.DataFrame
     facts: tuple[tuple[str, str], ...] = ()
+    phases: pl.DataFrame | None = None      # phase_table: in-place recoveries only
+    causes: pl.DataFrame | None = None      # cause_table: failed recoveries only
 
     def display_summary(self) -> formatting.Summary:
         t_out = formatting.Table("outcomes (runs)", tuple(self.outcomes.columns),
@@ -133,7 +174,19 @@ class CampaignSummary:
                 for r in self.recovery.iter_rows(named=True)))
         t_lat = formatting.Table("latency (simulated ms)", tuple(self.latency.columns),
                                  tuple(tuple(map(_num, r)) for r in self.latency.iter_rows()))
-        return formatting.Summary("Campaign summary", self.facts, (t_out, t_cat, t_rec, t_lat))
+        tables = [t_out, t_cat, t_rec, t_lat]
+        if self.phases is not None and self.phases.height:
+            tables.append(formatting.Table("recovery phases (simulated ms; each from the end of the previous)",
+                                           tuple(self.phases.columns),
+                                           tuple(tuple(map(_num, r)) for r in self.phases.iter_rows())))
+        if self.causes is not None and self.causes.height:
+            tables.append(formatting.Table(
+                "failed recoveries by cause (share of the fault type's failed recoveries, 95% Wilson interval)",
+                ("fault_type", "cause", "failed recoveries"),
+                tuple((r["fault_type"], r["cause"], _rate_text(r["runs"], r["failed"], r["runs_pct"], r["runs_lo"],
+                                                               r["runs_hi"]))
+                      for r in self.causes.iter_rows(named=True))))
+        return formatting.Summary("Campaign summary", self.facts, tuple(tables))
 
     def __str__(self):
         return formatting.render(self.display_summary())
@@ -155,4 +208,4 @@ def summarize(results) -> CampaignSummary:
                  ("recovery", str(m.get("recovery"))), ("seed", str(m.get("seed"))),
                  ("git commit", str(m.get("git_commit"))))
     return CampaignSummary(outcome_table(df, order), category_table(df, order), recovery_table(df, order),
-                           latency_table(df, order), facts)
+                           latency_table(df, order), facts, phase_table(df, order), cause_table(df, order))

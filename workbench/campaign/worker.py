@@ -49,14 +49,13 @@ def run_chunk(job, items: list[tuple[int, dict]]) -> list[dict]:
 
 
 def service_columns(system, report) -> dict:
-    """What a row keeps of the service interruption beyond `RunReport.row()` (which keeps the largest
-    progress gap only): each AppVM's longest progress gap, and the network peer's retransmissions and
+    """What a row keeps of the service interruption beyond `RunReport.row()` (which has each AppVM's
+    longest progress gap, `gap_appvm<i>_ms`): the network peer's retransmissions and
     longest service gap (a stretch with a request outstanding and no reply), read from the peer's
     counters when the run ends (an early stop: up to it, the rest being the golden run's; after a board
     reset: the new stream's; None without a `net` AppVM)."""
     from workbench.machine.clock import cycles_to_us
-    out = {"progress_gaps_ms": [float(g) for g in report.progress_gap_ms],
-           "peer_retransmissions": None, "peer_longest_gap_us": None}
+    out = {"peer_retransmissions": None, "peer_longest_gap_us": None}
     if "net" in system.config.appvms:
         c = system.machine.peer_summary()
         out["peer_retransmissions"] = int(c["retransmissions"])

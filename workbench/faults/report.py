@@ -11,6 +11,22 @@ ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cy
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
                "cycles", "wall_s", "early_stop", "failed_component", "cause", "cause_detail")
+# Columns a row has only when the run measured them (float ms each): an in-place recovery's phases
+# (`phase_<name>_ms`, in phase order) and each AppVM's longest progress gap (`gap_appvm<i>_ms`).
+PHASE_PREFIX, GAP_PREFIX, MS_SUFFIX = "phase_", "gap_appvm", "_ms"
+
+
+def phase_column(name: str) -> str:
+    return f"{PHASE_PREFIX}{name}{MS_SUFFIX}"
+
+
+def gap_column(appvm: int) -> str:
+    return f"{GAP_PREFIX}{appvm}{MS_SUFFIX}"
+
+
+def is_measure_column(column: str) -> bool:
+    """A per-phase or per-AppVM column of `RunReport.row()` (a Float64 column of the campaign table)."""
+    return column.endswith(MS_SUFFIX) and (column.startswith(PHASE_PREFIX) or column.startswith(GAP_PREFIX))
 
 
 @dataclass(frozen=True)
@@ -46,11 +62,13 @@ class RunReport:
 
     def row(self) -> dict:
         """Flat dict for one polars row: the fault's `row()` keys, then ROW_SCALARS (progress gap: the
-        largest over the AppVMs)."""
+        largest over the AppVMs), then each AppVM's gap and each phase reached (`phase_column`)."""
         out = self.fault.row()
         for k in ROW_SCALARS:
             v = getattr(self, k)
             out[k] = (max(v) if v else None) if k == "progress_gap_ms" else v
+        out |= {gap_column(i): float(g) for i, g in enumerate(self.progress_gap_ms)}
+        out |= {phase_column(name): float(ms) for name, ms in (self.phases or {}).items()}
         return out
 
     def summary(self):

@@ -5,10 +5,34 @@
  * entries are loaded from the slots at every switch.)  The audit uses the same walk, read-only. */
 #include "rehype.h"
 
-/* What the grants and maps say, recomputed in one pass over them (static: rebuilt each recovery). */
-static struct frame want[NR_FRAMES];
+/* What the grants and maps say, recomputed in one pass over them (static: rebuilt each recovery).
+ * Only frames a grant or map names can want a count, at most one per grant and map: kept sparse,
+ * sorted by frame, so the walk of the frame table needs no table-sized copy (clearing one took as
+ * long as the walk). */
+#define MAX_WANTED (MAX_DOMAINS * (NR_GRANTS + NR_PMP_MAPS))
+static struct wanted { u32 frame; struct frame w; } wanted[MAX_WANTED];
+static u32 nwanted;
 static u32 mapcount[MAX_DOMAINS][NR_GRANTS];
 static u32 refs[MAX_DOMAINS];
+
+/* The wanted entry of slot address `addr`, inserted (zero) in frame order if new. */
+static struct frame *want(u32 addr)
+{
+    u32 f = (addr - SLOTS_BASE) / PAGE_SIZE, lo = 0, hi = nwanted;
+    while (lo < hi) {
+        u32 mid = (lo + hi) / 2;
+        if (wanted[mid].frame < f)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == nwanted || wanted[lo].frame != f) {
+        for (u32 k = nwanted++; k > lo; k--)
+            wanted[k] = wanted[k - 1];
+        wanted[lo] = (struct wanted){ f, { 0, 0, 0 } };
+    }
+    return &wanted[lo].w;
+}
 
 static u32 issues;
 static void report(char *why, u32 len, const char *fmt, u32 a, u32 b, u32 c)
@@ -33,13 +57,13 @@ u32 rehype_grant_check(int fix, char *why, u32 len)
     struct domain *d;
     u32 unreferenced = 0;                            /* bit i: dying, nothing maps it: free it */
     issues = 0;
-    memset(want, 0, sizeof(want));
+    nwanted = 0;
     memset(mapcount, 0, sizeof(mapcount));
     for_each_domain(i, d) {
         refs[i] = !d->dying;                         /* the creation reference */
         for (u32 r = 0; r < NR_GRANTS; r++)
             if (d->grant[r].in_use && in_slots(d->grant[r].addr)) {
-                struct frame *f = &want[(d->grant[r].addr - SLOTS_BASE) / PAGE_SIZE];
+                struct frame *f = want(d->grant[r].addr);
                 f->owner = d->domid + 1;
                 f->count++;
             }
@@ -54,7 +78,7 @@ u32 rehype_grant_check(int fix, char *why, u32 len)
             if (m->ref < NR_GRANTS)
                 mapcount[g][m->ref]++;
             if (in_slots(m->addr)) {
-                struct frame *f = &want[(m->addr - SLOTS_BASE) / PAGE_SIZE];
+                struct frame *f = want(m->addr);
                 f->count++;
                 f->type_count++;
             }
@@ -74,8 +98,16 @@ u32 rehype_grant_check(int fix, char *why, u32 len)
         if (!refs[i])
             unreferenced |= 1u << i;
     }
+    static const struct frame none;                  /* what no grant or map names */
+    u32 k = 0;
     for (u32 f = 0; f < NR_FRAMES; f++) {
-        struct frame *fr = &p->frame[f], *w = &want[f];
+        u32 next = k < nwanted ? wanted[k].frame : NR_FRAMES;
+        while (f < next && !(p->frame[f].count | p->frame[f].type_count))
+            f++;                                     /* unshared and unnamed: the common case */
+        if (f == NR_FRAMES)
+            break;
+        struct frame *fr = &p->frame[f];
+        const struct frame *w = f == next ? &wanted[k++].w : &none;
         if (fr->count != w->count || fr->type_count != w->type_count || (w->count && fr->owner != w->owner)) {
             report(why, len, "frame %x count %u/%u", SLOTS_BASE + f * PAGE_SIZE, fr->count, fr->type_count);
             if (fix)
