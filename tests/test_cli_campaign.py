@@ -69,7 +69,8 @@ def test_demo_runs_a_campaign_and_says_where_it_saved_it(tmp_path, capsys):
     assert main(["demo", *SYS, "-n", "4", "--workers", "1", "--out", str(tmp_path / "d")]) == 0
     text = capsys.readouterr().out
     assert "Campaign summary" in text and f"saved in {tmp_path / 'd'}" in text
-    assert CampaignResults.load(tmp_path / "d").complete
+    r = CampaignResults.load(tmp_path / "d")
+    assert r.complete and r.manifest["recovery"] == "rehype"   # the demo recovers by microreboot by default
 
 
 def test_bench_campaign_prints_its_figures(capsys):

@@ -10,7 +10,7 @@ import pytest
 from workbench import SystemConfig
 from workbench.analysis import beside_papers, component_table, fig_component_service, fig_components, goals, service_table
 from workbench.analysis.components import CATEGORIES, causes_text, mechanism_of
-from workbench.campaign import Campaign
+from workbench.campaign import Campaign, CampaignResults
 from workbench.campaign.stats import wilson
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,8 +82,12 @@ def test_service_table_per_user(sources):
         assert peer["lost"] == det["peer_lost"].sum() and peer["retransmissions"] == det["peer_retransmissions"].sum()
         assert peer["p50_ms"] <= peer["max_ms"] == pytest.approx(det["peer_worst_latency_us"].max() / 1000)
     hv = s.filter(pl.col("target") == "hv")
-    assert hv["seen_by"].to_list() == ["network peer", "AppVMs (largest)"]     # saved before per-AppVM gaps
-    assert hv["retransmissions"].to_list() == [None, None]
+    assert hv["seen_by"].to_list() == ["network peer", "AppVM 0 (blk)", "AppVM 1 (net)", "AppVM 2 (hcall)"]
+    # a campaign saved before per-AppVM gaps and the peer's retransmissions shows its largest gap only
+    old = CampaignResults.load(HV_REF)
+    old_df = old.df.drop([c for c in old.df.columns if c.startswith("gap_appvm") or c.startswith("peer_re")])
+    o = service_table(old_df.with_columns(pl.lit("halt").alias("recovery")))
+    assert o["seen_by"].to_list() == ["network peer", "AppVMs (largest)"] and o["retransmissions"].to_list() == [None, None]
     rows_only = service_table(sources["dvm-new"].df.with_columns(pl.lit("dvm=dvm_reboot").alias("recovery")))
     assert rows_only["seen_by"].to_list()[1:] == ["AppVM 0", "AppVM 1", "AppVM 2"]     # no manifest: no workloads
     every = service_table(sources, runs="all").filter(pl.col("target") == "dvm")

@@ -291,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--campaign-seed", type=int, default=7, help="seed of the fault sample (default 7)")
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--out", default=None, help="directory for the results (default: a new temporary one)")
-    p.set_defaults(func=cmd_demo)
+    p.set_defaults(func=cmd_demo, recovery="rehype")      # the workbench's main job: recover by microreboot
 
     def campaign_exec(p):
         p.add_argument("--workers", type=int, default=None, help="local worker processes (default: all cores)")
