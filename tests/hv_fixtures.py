@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from elftools.elf.elffile import ELFFile
 
+from workbench.recovery.rehype import function_at  # noqa: F401  (the one symbol lookup; tests use it from here)
 from workbench.stack import abi
 
 ECALL = 0x00000073
@@ -237,22 +238,6 @@ def forget_store_ring(system, appvm: int) -> None:
     t = system.types["privvm"]
     app = t.view(system.machine, "apps")[appvm]
     write_words(system, addressof(app) + t.offset("appvm", "ring"), 0)
-
-
-@lru_cache(maxsize=None)
-def _functions(path: str) -> tuple[tuple[int, int, str], ...]:
-    with open(path, "rb") as f:
-        symtab = ELFFile(f).get_section_by_name(".symtab")
-        return tuple(sorted((s["st_value"], s["st_size"], s.name) for s in symtab.iter_symbols()
-                            if s["st_info"]["type"] == "STT_FUNC"))
-
-
-def function_at(system, addr: int) -> str | None:
-    """The hypervisor function (ELF STT_FUNC symbol) containing `addr`."""
-    for start, size, name in _functions(str(system.types["hv"].path)):
-        if start <= addr < start + max(size, 4):
-            return name
-    return None
 
 
 # ---- directed faults (issue 9): each leaves one inconsistency a ReHype enhancement repairs ----
