@@ -187,6 +187,21 @@ def test_phase_and_gap_columns_are_float_and_survive_batches_and_saving(tmp_path
     assert CampaignResults.load(tmp_path / "c").df.equals(r.df)
 
 
+def test_columns_do_not_depend_on_which_batch_arrived_first():
+    # batch 1 has no detected run (service columns only), batch 2 adds gaps and phases: processes and
+    # Dask deliver them in either order, and the table must come out the same
+    r = with_phases(make(12))
+    rows = [d | {"peer_retransmissions": 0, "peer_longest_gap_us": 1.0} for d in r.df.to_dicts()]
+    quiet = [{k: v for k, v in d.items() if not k.startswith(("phase_", "gap_"))} for d in rows[:2]]
+    busy = [{k: v for k, v in d.items() if v is not None or not k.startswith(("phase_", "gap_"))} for d in rows[2:]]
+    one, two = store.frame(quiet), store.frame(busy)
+    assert store.concat([one, two]).equals(store.concat([two, one]))
+    cols = store.concat([one, two]).columns
+    extra = cols[cols.index("cause_detail") + 1:]
+    assert extra == ["gap_appvm0_ms", "gap_appvm1_ms", "phase_stop_ms", "phase_image_ms", "phase_boot_ms",
+                     "phase_done_ms", "peer_retransmissions", "peer_longest_gap_us"]
+
+
 def test_summary_phase_percentiles_and_cause_tally():
     s = summarize(with_phases(make(30)))
     allp = s.phases.filter(pl.col("fault_type") == "all")

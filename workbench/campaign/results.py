@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from workbench.campaign.summary import summarize
-from workbench.faults.report import OUTCOMES, is_measure_column
+from workbench.faults.report import GAP_PREFIX, MS_SUFFIX, OUTCOMES, PHASE_PREFIX, is_measure_column
 
 MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
@@ -59,7 +59,20 @@ def frame(rows: list[dict] | pl.DataFrame) -> pl.DataFrame:
     # per-phase / per-AppVM columns: Float64 even where a batch left them all null (never the Null type)
     df = df.with_columns(pl.col(c).cast(pl.Float64, strict=True) for c in extra if is_measure_column(c)
                          and df.schema[c] != pl.Float64)
-    return df.select(list(SCHEMA) + extra).sort("run")
+    return df.select(list(SCHEMA) + sorted(extra, key=_extra_rank)).sort("run")
+
+
+def _extra_rank(column: str) -> tuple:
+    """Where a column beyond SCHEMA goes: per-AppVM gaps (by AppVM), then phases, then the service
+    columns, then the rest. Stable within a group, so phases keep their recovery order (the rows'
+    own); a table's columns never depend on which batch arrived first."""
+    if column.startswith(GAP_PREFIX) and is_measure_column(column):
+        return (0, int(column.removeprefix(GAP_PREFIX).removesuffix(MS_SUFFIX)))
+    if column.startswith(PHASE_PREFIX) and is_measure_column(column):
+        return (1, 0)
+    if column in SERVICE_SCHEMA:
+        return (2, list(SERVICE_SCHEMA).index(column))
+    return (3, 0)
 
 
 def concat(parts: list[pl.DataFrame]) -> pl.DataFrame:
