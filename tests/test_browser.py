@@ -57,6 +57,10 @@ def lab(tmp_path):
     settings.mkdir(parents=True)
     # render every cell (JupyterLab 4 otherwise leaves cells outside the viewport out of the DOM)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    news = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True)
+    # no "get notified about Jupyter news?" toast over the screenshot
+    (news / "notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false"}))
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
            "MRWB_NOTEBOOK_SMALL": "1", "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),

@@ -12,7 +12,7 @@ import functools
 
 import polars as pl
 
-from workbench.analysis.data import MECHANISMS, mechanism_key as _mechanism_key, paper_figures, rows
+from workbench.analysis.data import mechanism_key as _mechanism_key, paper_figures, rows
 from workbench.analysis.data import target_key as _target_key
 from workbench.campaign.summary import CATEGORIES, DEFINITIONS, recovery_table
 from workbench.faults.report import OUTCOMES
