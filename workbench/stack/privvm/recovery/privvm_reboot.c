@@ -195,24 +195,80 @@ static int reconnect(struct appvm *a)
     return 0;
 }
 
+/* Both kept copies of the bookkeeping are wrong (the failing instance saved corrupt state, or stray
+ * writes hit both): rebuild it from what create_appvm and create_dvm wrote in the store (an AppVM's
+ * directory names its index and workload; the DVM's, its I/O slots) and the boot configuration;
+ * getinfo says which domains still exist.  -> 0, or -1 if the store names no AppVM. */
+static int book_from_store(void)
+{
+    char names[STORE_MAX_PAYLOAD], k[STORE_MAX_PATH], v[STORE_MAX_VALUE];
+    int n = st_directory("/local/domain", names, sizeof(names)), found = 0;
+    napps = start->sys.nappvms < MAX_APPVMS ? start->sys.nappvms : MAX_APPVMS;
+    memset(apps, 0, sizeof(apps));
+    memset(&dvm, 0, sizeof(dvm));
+    for (u32 i = 0; i < napps; i++)
+        apps[i].done = 1;                       /* until a live domain claims AppVM i */
+    for (int off = 0; n > 0 && off < n; off += strlen(names + off) + 1) {
+        u32 domid = atou(names + off);
+        struct domctl_getinfo gi = { domid };
+        if (!domid || hc_domctl(DOMCTL_getinfo, &gi) < 0)
+            continue;                           /* gone */
+        appvm_key(k, sizeof(k), domid, "io-slots");
+        if (st_read(k, v, sizeof(v)) > 0) {
+            dvm.domid = domid;
+            dvm.index = ~0u;
+            dvm_slots = atou(v);
+            continue;
+        }
+        appvm_key(k, sizeof(k), domid, "appvm");
+        if (st_read(k, v, sizeof(v)) <= 0 || atou(v) >= napps)
+            continue;
+        struct appvm *a = &apps[atou(v)];
+        a->domid = domid;
+        a->index = atou(v);
+        a->done = 0;
+        a->cfg = start->sys.appvm[a->index];
+        appvm_key(k, sizeof(k), domid, "workload");
+        if (st_read(k, v, sizeof(v)) > 0)       /* the health check's AppVM differs from the boot's */
+            for (u32 w = 0; w < WL_COUNT; w++)
+                if (!strcmp(v, workloads[w].name))
+                    a->cfg.workload = w;
+        appvm_key(k, sizeof(k), domid, "iterations");
+        if (st_read(k, v, sizeof(v)) > 0)
+            a->cfg.iterations = atou(v);
+        appvm_key(k, sizeof(k), domid, "seed");
+        if (st_read(k, v, sizeof(v)) > 0)
+            a->cfg.seed = atou(v);
+        found++;
+    }
+    return found || !napps ? 0 : -1;
+}
+
 /* The new instance's start: -> 0, or -1 if there is nothing to recover from. */
 int privvm_reboot_resume(void)
 {
     const struct keep_book *b = KEEP->magic == KEEP_MAGIC ? book_kept() : NULL;
     int repaired = KEEP->magic == KEEP_MAGIC ? store_attach(KEEP->store, KEEP->store_mirror, 0) : -1;
-    if (!b || repaired < 0) {
-        gprintf("privvm: microreboot: kept %s corrupted, nothing to recover from\n", b ? "store" : "bookkeeping");
-        keep_corrupt = b ? KEPT_STORE : KEPT_BOOK;
+    if (repaired < 0) {
+        gprintf("privvm: microreboot: kept store corrupted, nothing to recover from\n");
+        keep_corrupt = KEPT_STORE;
+        return -1;
+    }
+    if (b) {
+        napps = b->napps;
+        dvm_slots = b->dvm_slots;
+        for (u32 k = 0; k < MAX_APPVMS; k++)
+            app_of(&apps[k], &b->apps[k]);
+        app_of(&dvm, &b->dvm);
+    } else if (book_from_store() < 0) {
+        gprintf("privvm: microreboot: kept bookkeeping corrupted, and the store does not name the domains\n");
+        keep_corrupt = KEPT_BOOK;
         return -1;
     }
     if (b != &KEEP->book_a || repaired)
-        gprintf("privvm: microreboot: repaired from the second copy: %s%u store entr%s\n",
-                b != &KEEP->book_a ? "bookkeeping, " : "", repaired, repaired == 1 ? "y" : "ies");
-    napps = b->napps;
-    dvm_slots = b->dvm_slots;
-    for (u32 k = 0; k < MAX_APPVMS; k++)
-        app_of(&apps[k], &b->apps[k]);
-    app_of(&dvm, &b->dvm);
+        gprintf("privvm: microreboot: repaired %s, %u store entr%s from the second copy\n",
+                b == &KEEP->book_a ? "nothing else" : b ? "the bookkeeping" : "the bookkeeping from the store",
+                repaired, repaired == 1 ? "y" : "ies");
     privvm_reboot_phase_reattach();
     u32 n = 0;
     for (u32 k = 0; k <= napps; k++) {
