@@ -17,7 +17,7 @@ from workbench.campaign import Campaign
 from workbench.campaign.manifest import config_dict, config_from_dict
 from workbench.faults.detection import Detector
 from workbench.faults.measure import first_results
-from workbench.faults.models import FailStop
+from workbench.faults.models import CodeFlip, FailStop
 from workbench.faults.run import run_fault
 from workbench.machine import cycles_to_ms
 from workbench.stack import abi
@@ -255,6 +255,84 @@ def test_getinfo_returns_the_store_port():
     dvm = s.types["privvm"].view(m, "dvm")
     si = s.types["hv"].view_at(m, abi.P["SLOTS_BASE"] + abi.P["SLOT_SIZE"], "shared_info")
     assert dvm.info.store_port == si.start.store_port != 0
+
+
+# -- what a failing component spoiled before it was detected --
+
+def memcpy_word_loop(system, image: str) -> dict[str, int]:
+    """Addresses in the word loop of `image`'s memcpy (add, lw, addi, sw): the hot spot of the
+    campaigns' code faults in the PrivVM and the DVM (they copy pages and rings all the time)."""
+    m, a = system.machine, system.types[image].address("memcpy")
+    lw = next(a + o for o in range(0, 256, 4)
+              if m.read_u32(a + o) & 0x707F == 0x2003 and (m.read_u32(a + o) >> 15) & 31 != 2)   # lw, base not sp
+    return {"add": lw - 4, "lw": lw, "addi": lw + 8, "sw": lw + 12}
+
+
+def keep_addr(system, field: str) -> int:
+    base = abi.P["SLOTS_BASE"] + abi.P["SLOT_PRIVVM"] * abi.P["SLOT_SIZE"] + abi.P["PRIVVM_KEEP_OFF"]
+    return base + system.types["privvm"].offset("privvm_keep", field)
+
+
+@pytest.mark.parametrize("at", [20_000, 100_000])
+def test_privvm_memcpy_fault_before_detection_recovered(at):
+    """A code fault in the PrivVM's memcpy (stores land 256 bytes off) until detection: it used to
+    spoil the kept bookkeeping and store (at 20k: the new instance found no store) and leave a
+    garbage answer on a client's response ring (at 100k: the client blocked behind it, the PrivVM
+    was called hung again and again).  Now a kept copy that does not read back right stops the
+    instance, the new one repairs from the other copy, and clients drop what it left unread."""
+    s = booted()
+    r = run_fault(s, CodeFlip("privvm", at, bit=28, hart=0, addr=memcpy_word_loop(s, "privvm")["sw"]))
+    assert (r.outcome, r.failed_component, r.health_check) == ("recovered", "privvm", True), (r.reason, r.cause)
+    assert [e for _, e in r.events].count("privvm_reboot: phase teardown") == 1     # one microreboot held
+
+
+@pytest.mark.parametrize("spoil, repaired", [
+    (("book_a", "store"), "the bookkeeping, 7 store entries"),     # one copy of each: the other one
+    (("book_a", "book_b"), "the bookkeeping from the store, 0 store entries"),   # both books: rebuilt
+])
+def test_privvm_reboot_repairs_kept_state_a_stray_write_spoiled(spoil, repaired):
+    s = booted()
+    m, pv = s.machine, s.types["privvm"]
+    junk = bytes((i * 37 + 11) & 0xFF for i in range(600))
+    h = run_until_guest(s, 0)
+    for field in spoil:                   # the failing PrivVM's last writes, then its crash
+        m.write(keep_addr(s, field), junk[:pv.type("keep_book").size if field.startswith("book") else 600])
+    h.pc = 0
+    assert s.run("done").reason == "poweroff"
+    assert f"privvm: microreboot: repaired {repaired}" in s.console
+    assert first_results(s) == s.golden() and pv.view(m, "health_check_result") == 1
+
+
+def test_privvm_kept_store_spoiled_in_both_copies_names_its_cause():
+    from workbench.recovery.privvm_reboot import PrivvmReboot
+    s = booted()
+    m = s.machine
+    h = run_until_guest(s, 0)
+    for field in ("store", "store_mirror"):          # the same entries in both copies
+        m.write(keep_addr(s, field), bytes(range(200, 256)) * 8)
+    h.pc = 0
+    s.run(30_000_000)
+    assert s.console.count("kept store corrupted, nothing to recover from") == abi.P["COMPONENT_MAX_REBOOTS"]
+    mech = PrivvmReboot()
+    mech.on_detect(s, None)
+    assert mech.cause(crashed_at=None, last_phase="resume", done=None, problems=[], results=s.results(),
+                      golden=s.golden(), health=None) == ("kept_state_corrupt", "the configuration store")
+
+
+@pytest.mark.parametrize("part, bit", [("add", 19), ("addi", 25), ("sw", 21)])
+def test_dvm_memcpy_fault_never_passes_on_wrong_block_data(part, bit):
+    """A code fault in the DVM's memcpy used to put wrong data on the disk or in an AppVM's page
+    before the DVM crashed or hung (the blk AppVM failed: appvm_wrong).  Block copies are read back
+    (copy_verified): the DVM stops at the first wrong copy, before it answers, and the frontend
+    resubmits to the new DVM."""
+    s = booted()
+    m = s.machine
+    r = run_fault(s, CodeFlip("dvm", 100_000, bit=bit, hart=1, addr=memcpy_word_loop(s, "dvm")[part]),
+                  at_end=lambda sy: setattr(sy, "_t_console", sy.console))
+    assert (r.outcome, r.detected, r.failed_component) == ("recovered", "crash", "dvm"), (r.reason, r.cause)
+    assert r.recovery_latency_ms < 50
+    if part == "add":                                # copies from a wrong source: caught by the read-back
+        assert "guest panic: copy_verified" in s._t_console
 
 
 # -- campaigns --

@@ -69,7 +69,7 @@ def live_ranges(system, target: str) -> tuple[tuple[int, int], ...]:
     if target == "privvm":
         t = system.types["privvm"]
         keep = P["SLOTS_BASE"] + P["SLOT_PRIVVM"] * P["SLOT_SIZE"] + P["PRIVVM_KEEP_OFF"]
-        out.append((keep, keep + t.type("privvm_keep").size + system.machine.read_u32(t.address("store_tree_size"))))
+        out.append((keep, keep + t.type("privvm_keep").size))
     if target == "hv":
         t, m, nh = system.types["hv"], system.machine, system.config.harts
         hv_stacks, k_stacks = t.address("hv_stacks"), t.address("k_stacks")

@@ -13,3 +13,6 @@ class DvmReboot(InPlace):
     component = "dvm"
     phases = (("privvm", "destroyed"), ("privvm", "created"), ("privvm", "rewired"), ("dvm", "serving"))
     done_phase = "serving"
+
+    def microreboots(self, system) -> int:
+        return int(system.types["privvm"].view(system.machine, "dvm_reboots"))

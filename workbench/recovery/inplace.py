@@ -23,6 +23,15 @@ class InPlace:
 
     def __init__(self):
         self.results_at_detection = None
+        self.system = None
+
+    def microreboots(self, system) -> int:
+        """How many microreboots of the component the system has made (the stack's own count)."""
+        return 0
+
+    def kept_state(self, system) -> str | None:
+        """What of the component's kept state its new instance found corrupt beyond repair, if any."""
+        return None
 
     def on_reset_request(self, system) -> bool:
         return False                   # recovers inside the running system: never resets the board
@@ -36,6 +45,7 @@ class InPlace:
         """The failure was detected (the run is stopped there): note the AppVMs' results. (The
         health check needs no help: the PrivVM runs it after any microreboot it knows of.)"""
         self.results_at_detection = system.results()
+        self.system = system
 
     def at_done(self, system) -> dict:
         return {}
@@ -54,12 +64,19 @@ class InPlace:
         # run.py passes the AppVMs' results since main's 1a9e869 (as ReHype.cause takes them)
         wrong = sum(1 for r, g in zip(results, golden) if r.state == "done" and not r.matches(g))
         affected = sum(1 for r, g in zip(results, golden) if not (r.state == "done" and r.matches(g)))
+        s = self.system
+        kept = self.kept_state(s) if s is not None else None
+        if kept:
+            return "kept_state_corrupt", kept
         if done is None:
             if crashed_at:
                 return "recovery_crashed", crashed_at
             return "recovery_hung", f"after phase {last_phase}" if last_phase else "no phase reached"
         if crashed_at:
             return "recovery_crashed", f"after recovery, at {crashed_at}"
+        n = self.microreboots(s) if s is not None else 0
+        if n > 1 and health is None and not affected:
+            return "recovery_hung", f"the {self.component} failed again after recovery ({n} microreboots)"
         early = sum(1 for r in self.results_at_detection or () if r.state == "done" and r.status != "ok")
         if wrong or affected:
             what = "appvm_wrong" if wrong else "appvm_lost"

@@ -2,7 +2,8 @@
  * assigned (backend keys "start" and "sectors", in sectors).  Requests come over the AppVM's blkif
  * ring; the data pages of the requests taken in one round are mapped in one multicall batch of
  * GNTTABOP_map (a non-idempotent batch on the I/O path: it moves frame counts and PMP map slots),
- * copied between the mapped page and one of our bounce buffers, and unmapped at completion; a page
+ * copied between the mapped page and one of our bounce buffers (copy_verified: a failing DVM must
+ * not pass on wrong data before it is detected), and unmapped at completion; a page
  * that could not be mapped (no map slot left) moves by grant copy instead.  Bounce buffer <-> disk is
  * virtio-blk DMA (the device sees only our memory).  Up to VBLK_SLOTS requests are on the device at
  * once, taken round robin from the AppVMs. */
@@ -139,7 +140,7 @@ static void start_batch(const u32 *slots, u32 n)
         int ok = 1;
         if (req->op == BLKIF_OP_WRITE) {
             if (inflight[i].mapped)
-                memcpy(bounce[i], (const void *)(uptr)inflight[i].addr, bytes);
+                copy_verified(bounce[i], (const void *)(uptr)inflight[i].addr, bytes);
             else                                         /* no map slot: copy through the hypervisor */
                 ok = gnttab_copy_from(v->b.fe_domid, req->gref, 0, bounce[i], bytes) >= 0;
         }
@@ -164,7 +165,7 @@ static void finish(u32 i, s32 status)
     u32 bytes = req->nsectors * DISK_SECTOR;
     if (status == BLKIF_RSP_OKAY && req->op == BLKIF_OP_READ) {
         if (inflight[i].mapped)
-            memcpy((void *)(uptr)inflight[i].addr, bounce[i], bytes);
+            copy_verified((void *)(uptr)inflight[i].addr, bounce[i], bytes);
         else if (gnttab_copy_to(v->b.fe_domid, req->gref, 0, bounce[i], bytes) < 0)
             status = BLKIF_RSP_ERROR;
     }

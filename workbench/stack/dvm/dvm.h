@@ -47,6 +47,7 @@ int backend_connect(struct backend *b);       /* Initialised frontend: map its r
 void backend_disconnect(struct backend *b);
 void backend_update(struct backend *b, int (*publish)(struct backend *), void (*reset)(struct backend *));
 int backend_adopt(struct backend *b, const char *path, u32 fe);
+void copy_verified(void *dst, const void *src, u32 n);   /* memcpy, read back: a wrong copy crashes us */
 
 void backend_restart(struct backend *b, void (*reset)(struct backend *));
 

@@ -68,7 +68,7 @@ int vnet_send(const void *frame, u32 len, u32 tag)
     tx_busy[i] = 1;
     tx_tag[i] = tag;
     memset(txbuf[i], 0, NET_HDR);
-    memcpy(txbuf[i] + NET_HDR, frame, len);
+    copy_verified(txbuf[i] + NET_HDR, frame, len);
     txq.desc[i] = (struct virtq_desc){ (u32)(uptr)txbuf[i], NET_HDR + len, 0, 0 };
     virtq_push(&txq, i);
     virtq_kick(&txq);

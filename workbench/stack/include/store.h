@@ -37,5 +37,7 @@ struct store_ring_page {
                               resends its request in flight and registers its watches again */
     u32 client_waiting;    /* req_id the client waits an answer for (0 = none): the hypervisor's
                               monitor calls a PrivVM that leaves one unanswered a period hung */
+    u32 rsp_start;         /* set with server_gen: where the new instance's responses begin; what a
+                              failed instance left before it (maybe garbage) the client discards */
 };
 #endif

@@ -29,6 +29,21 @@ static int server_rebooted(void)
     return READ_ONCE(ring->server_gen) != gen_seen;
 }
 
+/* The new server instance: register the watches again, and drop what the failed one left unread
+ * on the response ring (possibly garbage: a header no answer ever completes would block us); the
+ * request in flight, if any, goes again (the caller). */
+static void server_changed(void)
+{
+    gen_seen = READ_ONCE(ring->server_gen);
+    rewatch = 1;
+    fence();
+    u32 s = READ_ONCE(ring->rsp_start);
+    if ((int)(s - ring->rsp_cons) > 0 && (int)(READ_ONCE(ring->rsp_prod) - s) >= 0) {
+        ring->rsp_cons = s;
+        evtchn_send(port);                /* room on the ring */
+    }
+}
+
 static int rsp_or_reboot(void *unused);
 
 static int rsp_ready(void *unused)
@@ -92,8 +107,7 @@ static u32 request(u32 type, const char *a, const char *b, char *buf, u32 size)
         guest_wait(rsp_or_reboot, NULL);
         if (server_rebooted()) {          /* resend: the server may never have seen it (or its answer
                                              is lost); it applies a mutation only once (req_id) */
-            gen_seen = ring->server_gen;
-            rewatch = 1;
+            server_changed();
             while (!ring_put(ring->req, STORE_RING_SIZE, &ring->req_prod, &ring->req_cons, msg, sizeof(h) + h.len))
                 wait_port(port, port_count[port]);
             evtchn_send(port);
@@ -170,10 +184,8 @@ int store_watch(const char *path, const char *token, store_watch_cb cb)
 /* Drain watch events from the ring and run their callbacks (outside upcall context). */
 void store_poll(void)
 {
-    if (server_rebooted()) {
-        gen_seen = ring->server_gen;
-        rewatch = 1;
-    }
+    if (server_rebooted())
+        server_changed();
     while (rewatch) {                     /* each registration fires once: callbacks re-read */
         rewatch = 0;
         for (u32 i = 0; i < MAX_WATCHES; i++)

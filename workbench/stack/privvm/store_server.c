@@ -13,6 +13,14 @@ static void put_response(struct appvm *a, u32 type, u32 req_id, const char *payl
         gprintf("privvm: store ring of d%u full, message dropped\n", a->domid);
 }
 
+/* A kept store entry did not copy right: this instance is failing; crash now (the hypervisor
+ * reboots it) rather than spoil the other copy too. */
+void store_corrupt(const char *what)
+{
+    gprintf("privvm: kept store %s does not read back right\n", what);
+    guest_panic("store_corrupt");
+}
+
 /* Watch event for domain `dom` (0 = ourselves: the ping-port watch). */
 void store_fire(u32 dom, const char *path, const char *token)
 {

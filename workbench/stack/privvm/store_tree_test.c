@@ -8,6 +8,8 @@ void exit(int code) __attribute__((noreturn));
 #include "store_tree.h"
 
 static char fired[16][80];
+static int ncorrupt;
+void store_corrupt(const char *what) { (void)what; ncorrupt++; }
 static int nfired;
 
 void store_fire(u32 dom, const char *path, const char *token)
@@ -65,10 +67,17 @@ int main(void)
     before = nfired;
     st_unwatch_dom(6);                                                 /* its domain was destroyed */
     CHECK(st_write(0, "/w/x", "2") == 0 && nfired == before);
-    static unsigned long long kept[4096];                              /* a store kept elsewhere */
-    CHECK(sizeof(kept) >= store_tree_size && store_attach(kept, 0) == -1);
-    CHECK(store_attach(kept, 1) == 0 && st_write(0, "/k", "v") == 0 && store_attach(kept, 0) == 0);
+    static unsigned long long kept[4096], copy[4096];                  /* a store kept elsewhere */
+    CHECK(sizeof(kept) >= store_tree_size && store_attach(kept, copy, 0) == -1);
+    CHECK(store_attach(kept, copy, 1) == 0 && st_write(0, "/k", "v") == 0 && store_attach(kept, copy, 0) == 0);
     CHECK(st_read("/k", v, sizeof(v)) == 1 && st_read("/fill/again", v, sizeof(v)) == -ENOENT);
+    memset(kept, 0x5A, 512);                                           /* a stray write: the mirror repairs it */
+    CHECK(store_attach(kept, copy, 0) > 0 && st_read("/k", v, sizeof(v)) == 1 && store_attach(kept, copy, 0) == 0);
+    memset(copy, 0, 256);
+    CHECK(store_attach(kept, copy, 0) == 0 && store_attach(kept, copy, 0) == 0);   /* and the other way */
+    memset((char *)kept + 64, 1, 64);
+    memset((char *)copy + 64, 2, 64);
+    CHECK(store_attach(kept, copy, 0) == -1);                          /* both copies of a node wrong */
     snprintf(msg, sizeof(msg), "store_tree: ok (%d checks)", checks);
     puts(msg);
     return 0;

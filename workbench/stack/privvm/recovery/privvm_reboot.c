@@ -9,30 +9,57 @@
  * every live domain: its store channel (the domain's end became unbound for d0 when the old instance's
  * channels were closed: getinfo says which port), its store ring (mapped again), its ping channel;
  * then it bumps the ring's server_gen and kicks the channel, so the client resends the request it
- * had in flight and registers its watches again.  A mutating request resent after it was applied is
+ * had in flight and registers its watches again, and drops what the old instance left unread on the
+ * response ring (rsp_start: the old instance may have written it while failing).  A mutating request resent after it was applied is
  * answered without applying it twice (last_mut: the id of the last one applied, per client). */
 #include "privvm.h"
 
+/* The toolstack's bookkeeping as the next instance needs it: which domain is which AppVM, the DVM
+ * (the rest of struct appvm, its channels, ring and counters, reconnect() sets again). */
+struct keep_app {
+    u32 domid, index;
+    struct appvm_cfg cfg;
+    u32 done;
+};
+struct keep_book {
+    u32 napps, dvm_slots;
+    struct keep_app apps[MAX_APPVMS];
+    struct keep_app dvm;
+    u32 sum;                               /* over the above: a torn or stray write shows */
+};
+
+/* Each kept part twice, neighbours never two copies of one part, so a stray write running on from
+ * one copy (a failing instance's) spoils at most one copy of each. */
 struct privvm_keep {
     u32 shared_page[PAGE_SIZE / 4];        /* granted to every AppVM (`hcall` copies from it): it must
                                               read the same while the PrivVM reboots (first: aligned) */
     u32 magic;
-    u32 napps, dvm_slots;
-    struct appvm apps[MAX_APPVMS];
-    struct appvm dvm;
     u32 last_mut[MAX_APPVMS + 1];          /* client k (napps = the DVM): last mutating req_id applied */
     u32 begun[MAX_APPVMS + 1];             /* ... and the one being applied (set before, kept after) */
-    u64 store[];                           /* store_tree_size bytes */
+    struct keep_book book_a;
+    u64 store[STORE_KEEP_WORDS];           /* store_tree_size bytes */
+    struct keep_book book_b;
+    u64 store_mirror[STORE_KEEP_WORDS];
 };
 #define KEEP_MAGIC 0x5045454Bu             /* "KEEP" */
 #define KEEP ((struct privvm_keep *)(uptr)(start->slot_base + PRIVVM_KEEP_OFF))
+
+static u32 book_sum(const struct keep_book *b)
+{
+    return store_sum(b, offsetof(struct keep_book, sum));
+}
+
+static void book_of(struct keep_app *k, const struct appvm *a)
+{
+    *k = (struct keep_app){ a->domid, a->index, a->cfg, a->done };
+}
 
 /* A fresh boot: an empty store in the kept region, and the shared page's content. */
 void privvm_keep_init(void)
 {
     memset(KEEP, 0, sizeof(*KEEP));
     KEEP->magic = KEEP_MAGIC;
-    store_attach(KEEP->store, 1);
+    store_attach(KEEP->store, KEEP->store_mirror, 1);
     for (u32 i = 0; i < ARRAY_SIZE(KEEP->shared_page); i++)
         KEEP->shared_page[i] = i * 0x9E3779B9u;
 }
@@ -42,13 +69,46 @@ u32 *keep_shared_page(void)
     return KEEP->shared_page;
 }
 
-/* The bookkeeping the next instance needs (called whenever it changes). */
+/* The bookkeeping the next instance needs (called whenever it may have changed): rewritten only
+ * when it did, copy A then, once A reads back right, copy B.  A copy that does not read back
+ * right means this instance cannot copy memory: it stops before it spoils B as well. */
 void keep_save(void)
 {
-    KEEP->napps = napps;
-    KEEP->dvm_slots = dvm_slots;
-    memcpy(KEEP->apps, apps, sizeof(apps));
-    KEEP->dvm = dvm;
+    struct keep_book b;
+    memset(&b, 0, sizeof(b));
+    b.napps = napps;
+    b.dvm_slots = dvm_slots;
+    for (u32 k = 0; k < MAX_APPVMS; k++)
+        book_of(&b.apps[k], &apps[k]);
+    book_of(&b.dvm, &dvm);
+    b.sum = book_sum(&b);
+    if (b.sum == KEEP->book_a.sum && b.sum == KEEP->book_b.sum && book_sum(&KEEP->book_a) == b.sum)
+        return;
+    KEEP->book_a = b;
+    if (book_sum(&KEEP->book_a) != b.sum || KEEP->book_a.sum != b.sum)
+        guest_panic("keep_save: book A");
+    KEEP->book_b = b;
+    if (book_sum(&KEEP->book_b) != b.sum || KEEP->book_b.sum != b.sum)
+        guest_panic("keep_save: book B");
+}
+
+/* The kept bookkeeping: copy A if right, else B; NULL if neither is. */
+static const struct keep_book *book_kept(void)
+{
+    if (book_sum(&KEEP->book_a) == KEEP->book_a.sum && KEEP->book_a.napps <= MAX_APPVMS)
+        return &KEEP->book_a;
+    if (book_sum(&KEEP->book_b) == KEEP->book_b.sum && KEEP->book_b.napps <= MAX_APPVMS)
+        return &KEEP->book_b;
+    return NULL;
+}
+
+static void app_of(struct appvm *a, const struct keep_app *k)
+{
+    memset(a, 0, sizeof(*a));
+    a->domid = k->domid;
+    a->index = k->index;
+    a->cfg = k->cfg;
+    a->done = k->done;
 }
 
 static u32 client_index(struct appvm *a)
@@ -84,6 +144,11 @@ void keep_new_client(struct appvm *a)
 {
     KEEP->last_mut[client_index(a)] = KEEP->begun[client_index(a)] = 0;
 }
+
+/* Why this instance could not recover (read by the workbench through DWARF: a failure's cause):
+ * KEPT_STORE / KEPT_BOOK, the failure had corrupted both copies of that before it was detected. */
+enum keep_corrupt_state { KEPT_OK = 0, KEPT_STORE = 1, KEPT_BOOK = 2 };
+enum keep_corrupt_state keep_corrupt;
 
 void __attribute__((noinline, used)) privvm_reboot_phase_reattach(void)
 {
@@ -123,23 +188,87 @@ static int reconnect(struct appvm *a)
             evtchn_send(p);                      /* a pong the old instance may have owed */
         }
     }
+    a->ring->rsp_start = a->ring->rsp_prod;   /* the old instance's unread answers: not to be trusted */
     fence();
     a->ring->server_gen++;
     evtchn_send(a->store_port);
     return 0;
 }
 
+/* Both kept copies of the bookkeeping are wrong (the failing instance saved corrupt state, or stray
+ * writes hit both): rebuild it from what create_appvm and create_dvm wrote in the store (an AppVM's
+ * directory names its index and workload; the DVM's, its I/O slots) and the boot configuration;
+ * getinfo says which domains still exist.  -> 0, or -1 if the store names no AppVM. */
+static int book_from_store(void)
+{
+    char names[STORE_MAX_PAYLOAD], k[STORE_MAX_PATH], v[STORE_MAX_VALUE];
+    int n = st_directory("/local/domain", names, sizeof(names)), found = 0;
+    napps = start->sys.nappvms < MAX_APPVMS ? start->sys.nappvms : MAX_APPVMS;
+    memset(apps, 0, sizeof(apps));
+    memset(&dvm, 0, sizeof(dvm));
+    for (u32 i = 0; i < napps; i++)
+        apps[i].done = 1;                       /* until a live domain claims AppVM i */
+    for (int off = 0; n > 0 && off < n; off += strlen(names + off) + 1) {
+        u32 domid = atou(names + off);
+        struct domctl_getinfo gi = { domid };
+        if (!domid || hc_domctl(DOMCTL_getinfo, &gi) < 0)
+            continue;                           /* gone */
+        appvm_key(k, sizeof(k), domid, "io-slots");
+        if (st_read(k, v, sizeof(v)) > 0) {
+            dvm.domid = domid;
+            dvm.index = ~0u;
+            dvm_slots = atou(v);
+            continue;
+        }
+        appvm_key(k, sizeof(k), domid, "appvm");
+        if (st_read(k, v, sizeof(v)) <= 0 || atou(v) >= napps)
+            continue;
+        struct appvm *a = &apps[atou(v)];
+        a->domid = domid;
+        a->index = atou(v);
+        a->done = 0;
+        a->cfg = start->sys.appvm[a->index];
+        appvm_key(k, sizeof(k), domid, "workload");
+        if (st_read(k, v, sizeof(v)) > 0)       /* the health check's AppVM differs from the boot's */
+            for (u32 w = 0; w < WL_COUNT; w++)
+                if (!strcmp(v, workloads[w].name))
+                    a->cfg.workload = w;
+        appvm_key(k, sizeof(k), domid, "iterations");
+        if (st_read(k, v, sizeof(v)) > 0)
+            a->cfg.iterations = atou(v);
+        appvm_key(k, sizeof(k), domid, "seed");
+        if (st_read(k, v, sizeof(v)) > 0)
+            a->cfg.seed = atou(v);
+        found++;
+    }
+    return found || !napps ? 0 : -1;
+}
+
 /* The new instance's start: -> 0, or -1 if there is nothing to recover from. */
 int privvm_reboot_resume(void)
 {
-    if (KEEP->magic != KEEP_MAGIC || KEEP->napps > MAX_APPVMS || store_attach(KEEP->store, 0) < 0) {
-        gprintf("privvm: microreboot: no store to recover\n");
+    const struct keep_book *b = KEEP->magic == KEEP_MAGIC ? book_kept() : NULL;
+    int repaired = KEEP->magic == KEEP_MAGIC ? store_attach(KEEP->store, KEEP->store_mirror, 0) : -1;
+    if (repaired < 0) {
+        gprintf("privvm: microreboot: kept store corrupted, nothing to recover from\n");
+        keep_corrupt = KEPT_STORE;
         return -1;
     }
-    napps = KEEP->napps;
-    dvm_slots = KEEP->dvm_slots;
-    memcpy(apps, KEEP->apps, sizeof(apps));
-    dvm = KEEP->dvm;
+    if (b) {
+        napps = b->napps;
+        dvm_slots = b->dvm_slots;
+        for (u32 k = 0; k < MAX_APPVMS; k++)
+            app_of(&apps[k], &b->apps[k]);
+        app_of(&dvm, &b->dvm);
+    } else if (book_from_store() < 0) {
+        gprintf("privvm: microreboot: kept bookkeeping corrupted, and the store does not name the domains\n");
+        keep_corrupt = KEPT_BOOK;
+        return -1;
+    }
+    if (b != &KEEP->book_a || repaired)
+        gprintf("privvm: microreboot: repaired %s, %u store entr%s from the second copy\n",
+                b == &KEEP->book_a ? "nothing else" : b ? "the bookkeeping" : "the bookkeeping from the store",
+                repaired, repaired == 1 ? "y" : "ies");
     privvm_reboot_phase_reattach();
     u32 n = 0;
     for (u32 k = 0; k <= napps; k++) {
