@@ -262,3 +262,34 @@ def test_recovery_latency_far_below_reboot():
     rb = b.inject(f)
     assert rb.recovery_latency_ms is not None
     assert r.recovery_latency_ms * 5 < rb.recovery_latency_ms, (r.recovery_latency_ms, rb.recovery_latency_ms)
+
+
+# ---- observers: a pointer a fault corrupted is evidence, never an exception ----
+
+def test_observers_read_corrupt_pointers_as_evidence():
+    s = rehype()
+    m, t = s.machine, s.types["hv"]
+    from workbench.stack import abi
+    from workbench.system.views.components import PANIC_MAGIC
+    pr = t.address("panic_record")
+    m.write(pr + t.offset("panic_record", "magic"), PANIC_MAGIC.to_bytes(4, "little"))
+    m.write(pr + t.offset("panic_record", "fn"), (0x256).to_bytes(4, "little"))      # run 332's pointer
+    doms = len(s.hv.domains)
+    dom0 = abi.P["PHEAP_BASE"] + t.offset("preserved", "dom")
+    free = next(i for i in range(len(s.hv.preserved.dom)) if s.hv.preserved.dom[i] == 0)
+    m.write(dom0 + 4 * free, (0x10).to_bytes(4, "little"))                          # a domain pointer to no RAM
+    try:
+        assert s.hv.panic.function == "<bad pointer 0x00000256>"
+        assert len(s.hv.domains) == doms            # the bad slot is no domain; the others still are
+        assert len(s.hv.harts) == s.config.harts
+    finally:
+        s.boot()
+
+
+def test_code_flip_that_corrupts_the_panic_record_gets_an_outcome():
+    # mrwb campaign -n 1000 --seed 7 run 332: the panic record's function pointer was 0x256 and the
+    # detector's read of it raised in the worker, killing the campaign
+    from workbench.faults import CodeFlip
+    r = rehype().inject(CodeFlip(target="hv", hart=1, at=2350836, bit=24))
+    assert r.outcome in ("recovered", "recovery_failed"), (r.outcome, r.reason)
+    assert r.outcome == "recovered" or r.cause not in (None, "other"), (r.cause, r.events)
