@@ -293,3 +293,19 @@ def test_code_flip_that_corrupts_the_panic_record_gets_an_outcome():
     r = rehype().inject(CodeFlip(target="hv", hart=1, at=2350836, bit=24))
     assert r.outcome in ("recovered", "recovery_failed"), (r.outcome, r.reason)
     assert r.outcome == "recovered" or r.cause not in (None, "other"), (r.cause, r.events)
+
+
+def test_fault_that_spreads_into_the_dvm_is_a_component_failure_not_other():
+    # a flip of the DVM's saved stack pointer while the hypervisor serves its hypercall: the DVM
+    # returns with sp outside its memory and crashes; the hypervisor never fails, so ReHype has
+    # nothing to recover (and the DVM has no recovery of its own here)
+    from workbench.faults import MemoryFlip
+    from workbench.stack import abi
+    s = rehype()
+    vcpu = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view.vcpu
+    send = fx.hcall_nr("event_channel_op")             # (not iret: that reloads the registers)
+    h = fx.stop_where(s, "hypercall_dispatch", lambda h: fx.hv_view(s, "percpu")[h.index].curr == vcpu
+                      and h.x[11] == send)
+    r = fx.fault_here(s, MemoryFlip(target="hv", hart=h.index, at=1, addr=vcpu + 4 * 2 + 3, bit=4))  # sp bit 28
+    assert (r.outcome, r.reason, r.failed_component) == ("recovery_failed", "no_recovery", "dvm"), r.events
+    assert r.cause == "component_failed" and "DVM crashed" in r.cause_detail, (r.cause, r.cause_detail)

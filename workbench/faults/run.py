@@ -29,6 +29,7 @@ from workbench.machine import cycles_to_ms
 DEFAULT_TIMEOUT_FACTOR = 2.0     # a run may last this many golden runs before it counts as hung
 PANIC_PATH_CYCLES = 2_000_000    # after detection, time for the panic path to halt or ask for a reset (~40k cycles)
 FINISHED = ("poweroff", "fail", "reset")
+COMPONENT_LABELS = {"hv": "hypervisor", "dvm": "DVM", "privvm": "PrivVM"}
 
 
 def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
@@ -263,6 +264,12 @@ class _Run:
         reset_at, peer_before, instructions = m.cycle, peer_totals(m), m.instructions
         if end != "reset" or not self.recovery.on_reset_request(s):
             self.event(m.cycle, "halted" if end == "fail" else f"stopped ({end})")
+            if det.component != self.fault.target and not self.mechanisms[det.component].attempted:
+                # the fault spread from its target into another component, which failed first and
+                # which the configuration does not recover: the target's mechanism never had a failure
+                self.cause = ("component_failed", f"{COMPONENT_LABELS.get(det.component, det.component)} "
+                              f"{'crashed' if det.kind == 'crash' else 'hung'} ({det.source}) after a fault in the "
+                              f"{COMPONENT_LABELS.get(self.fault.target, self.fault.target)}; its recovery is 'halt'")
             return self._report(t0, "recovery_failed", "no_recovery", affected=affected, det=det)
         # the board's clock and instruction counters start again at 0: carry them over
         self.event(reset_at, "board reset: firmware reloads the images")

@@ -19,3 +19,4 @@ RECOVERY_CAUSE(12, appvm_wrong,         none,               "an AppVM's result i
 RECOVERY_CAUSE(13, appvm_lost,          none,               "an AppVM did not finish its work")
 RECOVERY_CAUSE(14, health_check_failed, none,               "the new AppVM of the health check failed")
 RECOVERY_CAUSE(15, other,               none,               "not recovered, cause not identified")
+RECOVERY_CAUSE(16, component_failed,    none,               "the fault spread into the DVM or PrivVM, whose failure no mechanism recovers")
