@@ -309,3 +309,19 @@ def test_fault_that_spreads_into_the_dvm_is_a_component_failure_not_other():
     r = fx.fault_here(s, MemoryFlip(target="hv", hart=h.index, at=1, addr=vcpu + 4 * 2 + 3, bit=4))  # sp bit 28
     assert (r.outcome, r.reason, r.failed_component) == ("recovery_failed", "no_recovery", "dvm"), r.events
     assert r.cause == "component_failed" and "DVM crashed" in r.cause_detail, (r.cause, r.cause_detail)
+
+
+def test_no_component_is_called_hung_for_the_time_the_hypervisor_was_down():
+    # a hart held in the hypervisor with interrupts off: only the watchdog NMI (50 ms, far past the
+    # PrivVM's 10 ms heartbeat limit) brings the recovery; the PrivVM's limit counts from recovery
+    from workbench.machine.clock import CYCLES_PER_SECOND
+    s = rehype()
+    fx.hold_hart(s, fx.stop_at(s, "do_event_channel_op"))
+    mark = len(s.console)
+    try:
+        s.machine.run(max_cycles=CYCLES_PER_SECOND // 5)      # 200 ms: NMI, recovery, many monitor checks
+        after = s.console[mark:]
+        assert "watchdog NMI" in after and "rehype: recovered" in after, after[-2000:]
+        assert "hangs" not in after.split("rehype: recovered", 1)[1], after[-2000:]
+    finally:
+        s.boot()
