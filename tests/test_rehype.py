@@ -325,3 +325,20 @@ def test_no_component_is_called_hung_for_the_time_the_hypervisor_was_down():
         assert "hangs" not in after.split("rehype: recovered", 1)[1], after[-2000:]
     finally:
         s.boot()
+
+
+def test_hung_privvm_without_a_recovery_of_its_own_is_handed_to_rehype():
+    # a lost wakeup: the blocked PrivVM's vCPU is marked running, so no event queues it again; it
+    # stops heartbeating, the hypervisor finds it hung and (no PrivVM recovery) microreboots itself,
+    # whose re-integration rebuilds the scheduler state
+    from workbench.faults import MemoryFlip
+    s = rehype()
+    t, pv = s.types["hv"], s.hv.domain(0).view.vcpu
+    v = t.view_at(s.machine, pv, "vcpu")
+    assert (v.state, v.running) == (fx.const(s, "VCPU_BLOCKED"), 0)
+    s.machine.write(pv + t.offset("vcpu", "running"), (1).to_bytes(4, "little"))
+    spare = t.address("percpu") + (len(fx.hv_view(s, "percpu")) - 1) * t.type("percpu").size  # read by nobody
+    r = fx.fault_here(s, MemoryFlip(target="hv", hart=0, at=1, addr=spare, bit=0), masking=False)
+    assert (r.failed_component, r.detected) == ("privvm", "hang"), r.events
+    assert any(label.startswith("escalated") for _, label in r.events), r.events
+    recovered(r)

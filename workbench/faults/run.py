@@ -191,6 +191,7 @@ class _Run:
         m, g = self.m, self.golden
         self.deadline = self.start + int(self.timeout_factor * g.length)
         checks_after_injection = 0
+        escalation = False
         for stop in self._slices():
             if stop.reason == "trigger":
                 self._check_injected()
@@ -201,6 +202,13 @@ class _Run:
                 continue
             self._check_injected()
             d = self.detector.on_stop(stop)
+            if d is None and escalation:
+                hv = next((x for x in self.detector.later if x.component == "hv"), None)
+                if hv is not None:     # the stack handed the unrecovered failure to the hypervisor's recovery
+                    self.event(hv.cycle, f"escalated: {hv.kind} ({hv.source}, hart {hv.hart}) starts the "
+                                         f"hypervisor's recovery")
+                    self.active = self.recovery
+                    return "detected"
             if d is not None:
                 self.det_rel = self.rel(d.cycle)
                 self.event(d.cycle, f"detected: {d.kind} ({d.source}, hart {d.hart})")
@@ -215,6 +223,9 @@ class _Run:
                     if on_detect is not None:
                         on_detect(self.system, d)
                     return "detected"
+                # no recovery for that component: the stack may still hand the failure to the
+                # hypervisor's in-place recovery (hv/component.c: a hung PrivVM under rehype)
+                escalation = not mech.attempted and d.component != "hv" and self.recovery.in_place
                 self.deadline = min(self.deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
                 what = "byte" if isinstance(self.fault, MemoryFlip) else "register"
