@@ -342,3 +342,18 @@ def test_hung_privvm_without_a_recovery_of_its_own_is_handed_to_rehype():
     assert (r.failed_component, r.detected) == ("privvm", "hang"), r.events
     assert any(label.startswith("escalated") for _, label in r.events), r.events
     recovered(r)
+
+
+def test_hypervisor_timers_count_as_lost_only_when_overdue():
+    # a run that ends right after recovery done (the PrivVM powering off) gave its timers no chance
+    s = rehype()
+    mech, t = ReHype(), s.types["hv"]
+    done = mech.at_done(s)
+    try:
+        assert not [c for c, _ in mech.end_problems(s, done) if c == "timer_lost"]
+        from workbench.system.views.dwarf import addressof
+        hb = addressof(s.hv.preserved.hb_timer) + t.offset("timer", "active")
+        s.machine.write(hb, (0).to_bytes(4, "little"))                 # unlinked: lost whatever the time
+        assert ("timer_lost", "the heartbeat monitor never ran after recovery") in mech.end_problems(s, done)
+    finally:
+        s.boot()
