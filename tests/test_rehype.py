@@ -357,3 +357,11 @@ def test_hypervisor_timers_count_as_lost_only_when_overdue():
         assert ("timer_lost", "the heartbeat monitor never ran after recovery") in mech.end_problems(s, done)
     finally:
         s.boot()
+
+
+def test_microreboot_during_the_privvms_final_reports_is_health_checked():
+    # the toolstack decides on the health check last, after its status and store dumps: a recovery
+    # while it prints them is checked too (it decided before them, and the run failed its check)
+    s = rehype()
+    h = fx.stop_where(s, "do_console_io", lambda h: "config store contents" in s.console, tries=100_000)
+    recovered(fx.failstop_here(s, h))
