@@ -365,3 +365,30 @@ def test_microreboot_during_the_privvms_final_reports_is_health_checked():
     s = rehype()
     h = fx.stop_where(s, "do_console_io", lambda h: "config store contents" in s.console, tries=100_000)
     recovered(fx.failstop_here(s, h))
+
+
+def test_hypercall_progress_record_is_whole_when_it_names_the_hypercall():
+    # hypercall_retry and multicall_progress read hc_committed and mc_index of the hypercall that
+    # hcall_nr names: a stop just after hcall_nr is written must not find the previous hypercall's
+    # (a grant map that committed: the retried batch skipped its entry 0, never run, and the DVM
+    # read the unwritten map address: NULL)
+    from workbench.stack import abi
+    s = rehype()
+    t, m = s.types["hv"], s.machine
+    vcpu = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view.vcpu
+    batch = fx.hcall_nr("multicall")
+    h = fx.stop_where(s, "trap_user", lambda h: fx.hv_view(s, "percpu")[h.index].curr == vcpu
+                      and fx.read_words(s, vcpu + 4 * 17, 1)[0] == batch, tries=5000)
+    v = lambda: t.view_at(m, vcpu, "vcpu")
+    m.write(vcpu + t.offset("vcpu", "hc_committed"), (1).to_bytes(4, "little"))    # the last map's
+    other = fx.hold_hart(s, m.harts[1 - h.index])
+    try:
+        for _ in range(500):
+            if v().hcall_nr == batch:
+                break
+            m.run(max_instructions=1)
+        assert v().hcall_nr == batch
+        assert (v().hc_committed, v().mc_index) == (0, 0)
+    finally:
+        other()
+        s.boot()
