@@ -7,7 +7,10 @@ then the rebooted system runs to a working state and to its end) and a recovery 
 (`rehype`, and the component microreboots: `mechanism.in_place`): the run simply goes on, the
 mechanism's phase probes mark its phases (latency of each, and recovery done), then the run goes to
 its end (`timeout_factor` golden lengths after recovery done) and the mechanism names the cause of a
-failed recovery.
+failed recovery.  A failure of a component with no recovery of its own (DVM, PrivVM under `halt`)
+ends the run as `no_recovery` (cause `component_failed` when the fault was in another component),
+unless the stack hands it to the hypervisor's in-place recovery (a later hypervisor panic:
+"escalated"), which the run then follows.
 
 The machine runs in slices ending on multiples of CHECK_CYCLES (as the golden run did), so a run
 whose state has become the golden run's stops at the same cycles as it: there the digests of the
