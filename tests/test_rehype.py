@@ -334,8 +334,9 @@ def test_hung_privvm_without_a_recovery_of_its_own_is_handed_to_rehype():
     from workbench.faults import MemoryFlip
     s = rehype()
     t, pv = s.types["hv"], s.hv.domain(0).view.vcpu
-    v = t.view_at(s.machine, pv, "vcpu")
-    assert (v.state, v.running) == (fx.const(s, "VCPU_BLOCKED"), 0)
+    blocked = fx.const(s, "VCPU_BLOCKED")
+    v = lambda: t.view_at(s.machine, pv, "vcpu")
+    fx.stop_where(s, "timer_interrupt", lambda h: (v().state, v().running) == (blocked, 0))
     s.machine.write(pv + t.offset("vcpu", "running"), (1).to_bytes(4, "little"))
     spare = t.address("percpu") + (len(fx.hv_view(s, "percpu")) - 1) * t.type("percpu").size  # read by nobody
     r = fx.fault_here(s, MemoryFlip(target="hv", hart=0, at=1, addr=spare, bit=0), masking=False)
