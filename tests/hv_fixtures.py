@@ -284,13 +284,19 @@ def stop_where(system, symbol: str, pred, tries: int = 200):
 
 def failstop_here(system, hart, **kw):
     """A fail-stop (FailStop: pc = 0) on `hart` right where it stands in the hypervisor (a probe
-    reached by stop_at/stop_where), run through `run_fault` like any injected fault: the state
-    here stands in for the steady snapshot for this one run, with the golden profile of the real
-    steady state (the run from here without the fault is the golden one).  The golden profile must
-    exist already (`golden_profile(system, "hv")` before driving the system here).  Returns the
+    reached by stop_at/stop_where), run through `run_fault` like any injected fault: see fault_here."""
+    from workbench.faults import FailStop
+    return fault_here(system, FailStop(target="hv", hart=hart.index, at=1), **kw)
+
+
+def fault_here(system, fault, **kw):
+    """`fault` (at=1: the next hypervisor instruction of its hart) injected right where the system
+    stands (a probe reached by stop_at/stop_where), run through `run_fault` like any injected fault:
+    the state here stands in for the steady snapshot for this one run, with the golden profile of the
+    real steady state (the run from here without the fault is the golden one).  The golden profile
+    must exist already (`golden_profile(system, "hv")` before driving the system here).  Returns the
     RunReport (keyword arguments go to run_fault: at_end, timeout_factor); the system is back at its
     steady state afterwards."""
-    from workbench.faults import FailStop
     from workbench.faults import golden
     steady = system.steady_snapshot
     snap, prof = golden._profiles[system]
@@ -299,7 +305,7 @@ def failstop_here(system, hart, **kw):
     system.steady_snapshot = here
     golden._profiles[system] = (here, prof)
     try:
-        return system.inject(FailStop(target="hv", hart=hart.index, at=1), convergence=False, **kw)
+        return system.inject(fault, convergence=False, **kw)
     finally:
         system.steady_snapshot = steady
         golden._profiles[system] = (steady, prof)

@@ -262,3 +262,134 @@ def test_recovery_latency_far_below_reboot():
     rb = b.inject(f)
     assert rb.recovery_latency_ms is not None
     assert r.recovery_latency_ms * 5 < rb.recovery_latency_ms, (r.recovery_latency_ms, rb.recovery_latency_ms)
+
+
+# ---- observers: a pointer a fault corrupted is evidence, never an exception ----
+
+def test_observers_read_corrupt_pointers_as_evidence():
+    s = rehype()
+    m, t = s.machine, s.types["hv"]
+    from workbench.stack import abi
+    from workbench.system.views.components import PANIC_MAGIC
+    pr = t.address("panic_record")
+    m.write(pr + t.offset("panic_record", "magic"), PANIC_MAGIC.to_bytes(4, "little"))
+    m.write(pr + t.offset("panic_record", "fn"), (0x256).to_bytes(4, "little"))      # run 332's pointer
+    doms = len(s.hv.domains)
+    dom0 = abi.P["PHEAP_BASE"] + t.offset("preserved", "dom")
+    free = next(i for i in range(len(s.hv.preserved.dom)) if s.hv.preserved.dom[i] == 0)
+    m.write(dom0 + 4 * free, (0x10).to_bytes(4, "little"))                          # a domain pointer to no RAM
+    try:
+        assert s.hv.panic.function == "<bad pointer 0x00000256>"
+        assert len(s.hv.domains) == doms            # the bad slot is no domain; the others still are
+        assert len(s.hv.harts) == s.config.harts
+    finally:
+        s.boot()
+
+
+def test_code_flip_that_corrupts_the_panic_record_gets_an_outcome():
+    # mrwb campaign -n 1000 --seed 7 run 332: the panic record's function pointer was 0x256 and the
+    # detector's read of it raised in the worker, killing the campaign
+    from workbench.faults import CodeFlip
+    r = rehype().inject(CodeFlip(target="hv", hart=1, at=2350836, bit=24))
+    assert r.outcome in ("recovered", "recovery_failed"), (r.outcome, r.reason)
+    assert r.outcome == "recovered" or r.cause not in (None, "other"), (r.cause, r.events)
+
+
+def test_fault_that_spreads_into_the_dvm_is_a_component_failure_not_other():
+    # a flip of the DVM's saved stack pointer while the hypervisor serves its hypercall: the DVM
+    # returns with sp outside its memory and crashes; the hypervisor never fails, so ReHype has
+    # nothing to recover (and the DVM has no recovery of its own here)
+    from workbench.faults import MemoryFlip
+    from workbench.stack import abi
+    s = rehype()
+    vcpu = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view.vcpu
+    send = fx.hcall_nr("event_channel_op")             # (not iret: that reloads the registers)
+    h = fx.stop_where(s, "hypercall_dispatch", lambda h: fx.hv_view(s, "percpu")[h.index].curr == vcpu
+                      and h.x[11] == send)
+    r = fx.fault_here(s, MemoryFlip(target="hv", hart=h.index, at=1, addr=vcpu + 4 * 2 + 3, bit=4))  # sp bit 28
+    assert (r.outcome, r.reason, r.failed_component) == ("recovery_failed", "no_recovery", "dvm"), r.events
+    assert r.cause == "component_failed" and "DVM crashed" in r.cause_detail, (r.cause, r.cause_detail)
+
+
+def test_no_component_is_called_hung_for_the_time_the_hypervisor_was_down():
+    # a hart held in the hypervisor with interrupts off: only the watchdog NMI (50 ms, far past the
+    # PrivVM's 10 ms heartbeat limit) brings the recovery; the PrivVM's limit counts from recovery
+    from workbench.machine.clock import CYCLES_PER_SECOND
+    s = rehype()
+    fx.hold_hart(s, fx.stop_at(s, "do_event_channel_op"))
+    mark = len(s.console)
+    try:
+        s.machine.run(max_cycles=CYCLES_PER_SECOND // 5)      # 200 ms: NMI, recovery, many monitor checks
+        after = s.console[mark:]
+        assert "watchdog NMI" in after and "rehype: recovered" in after, after[-2000:]
+        assert "hangs" not in after.split("rehype: recovered", 1)[1], after[-2000:]
+    finally:
+        s.boot()
+
+
+def test_hung_privvm_without_a_recovery_of_its_own_is_handed_to_rehype():
+    # a lost wakeup: the blocked PrivVM's vCPU is marked running, so no event queues it again; it
+    # stops heartbeating, the hypervisor finds it hung and (no PrivVM recovery) microreboots itself,
+    # whose re-integration rebuilds the scheduler state
+    from workbench.faults import MemoryFlip
+    s = rehype()
+    t, pv = s.types["hv"], s.hv.domain(0).view.vcpu
+    blocked = fx.const(s, "VCPU_BLOCKED")
+    v = lambda: t.view_at(s.machine, pv, "vcpu")
+    fx.stop_where(s, "timer_interrupt", lambda h: (v().state, v().running) == (blocked, 0))
+    s.machine.write(pv + t.offset("vcpu", "running"), (1).to_bytes(4, "little"))
+    spare = t.address("percpu") + (len(fx.hv_view(s, "percpu")) - 1) * t.type("percpu").size  # read by nobody
+    r = fx.fault_here(s, MemoryFlip(target="hv", hart=0, at=1, addr=spare, bit=0), masking=False)
+    assert (r.failed_component, r.detected) == ("privvm", "hang"), r.events
+    assert any(label.startswith("escalated") for _, label in r.events), r.events
+    recovered(r)
+
+
+def test_hypervisor_timers_count_as_lost_only_when_overdue():
+    # a run that ends right after recovery done (the PrivVM powering off) gave its timers no chance
+    s = rehype()
+    mech, t = ReHype(), s.types["hv"]
+    done = mech.at_done(s)
+    try:
+        assert not [c for c, _ in mech.end_problems(s, done) if c == "timer_lost"]
+        from workbench.system.views.dwarf import addressof
+        hb = addressof(s.hv.preserved.hb_timer) + t.offset("timer", "active")
+        s.machine.write(hb, (0).to_bytes(4, "little"))                 # unlinked: lost whatever the time
+        assert ("timer_lost", "the heartbeat monitor never ran after recovery") in mech.end_problems(s, done)
+    finally:
+        s.boot()
+
+
+def test_microreboot_during_the_privvms_final_reports_is_health_checked():
+    # the toolstack decides on the health check last, after its status and store dumps: a recovery
+    # while it prints them is checked too (it decided before them, and the run failed its check)
+    s = rehype()
+    h = fx.stop_where(s, "do_console_io", lambda h: "config store contents" in s.console, tries=100_000)
+    recovered(fx.failstop_here(s, h))
+
+
+def test_hypercall_progress_record_is_whole_when_it_names_the_hypercall():
+    # hypercall_retry and multicall_progress read hc_committed and mc_index of the hypercall that
+    # hcall_nr names: a stop just after hcall_nr is written must not find the previous hypercall's
+    # (a grant map that committed: the retried batch skipped its entry 0, never run, and the DVM
+    # read the unwritten map address: NULL)
+    from workbench.stack import abi
+    s = rehype()
+    t, m = s.types["hv"], s.machine
+    vcpu = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view.vcpu
+    batch = fx.hcall_nr("multicall")
+    h = fx.stop_where(s, "trap_user", lambda h: fx.hv_view(s, "percpu")[h.index].curr == vcpu
+                      and fx.read_words(s, vcpu + 4 * 17, 1)[0] == batch, tries=5000)
+    v = lambda: t.view_at(m, vcpu, "vcpu")
+    m.write(vcpu + t.offset("vcpu", "hc_committed"), (1).to_bytes(4, "little"))    # the last map's
+    other = fx.hold_hart(s, m.harts[1 - h.index])
+    try:
+        for _ in range(500):
+            if v().hcall_nr == batch:
+                break
+            m.run(max_instructions=1)
+        assert v().hcall_nr == batch
+        assert (v().hc_committed, v().mc_index) == (0, 0)
+    finally:
+        other()
+        s.boot()

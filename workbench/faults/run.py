@@ -7,7 +7,10 @@ then the rebooted system runs to a working state and to its end) and a recovery 
 (`rehype`, and the component microreboots: `mechanism.in_place`): the run simply goes on, the
 mechanism's phase probes mark its phases (latency of each, and recovery done), then the run goes to
 its end (`timeout_factor` golden lengths after recovery done) and the mechanism names the cause of a
-failed recovery.
+failed recovery.  A failure of a component with no recovery of its own (DVM, PrivVM under `halt`)
+ends the run as `no_recovery` (cause `component_failed` when the fault was in another component),
+unless the stack hands it to the hypervisor's in-place recovery (a later hypervisor panic:
+"escalated"), which the run then follows.
 
 The machine runs in slices ending on multiples of CHECK_CYCLES (as the golden run did), so a run
 whose state has become the golden run's stops at the same cycles as it: there the digests of the
@@ -29,6 +32,7 @@ from workbench.machine import cycles_to_ms
 DEFAULT_TIMEOUT_FACTOR = 2.0     # a run may last this many golden runs before it counts as hung
 PANIC_PATH_CYCLES = 2_000_000    # after detection, time for the panic path to halt or ask for a reset (~40k cycles)
 FINISHED = ("poweroff", "fail", "reset")
+COMPONENT_LABELS = {"hv": "hypervisor", "dvm": "DVM", "privvm": "PrivVM"}
 
 
 def run_fault(system, fault: Fault, *, timeout_factor: float = DEFAULT_TIMEOUT_FACTOR,
@@ -190,6 +194,7 @@ class _Run:
         m, g = self.m, self.golden
         self.deadline = self.start + int(self.timeout_factor * g.length)
         checks_after_injection = 0
+        escalation = False
         for stop in self._slices():
             if stop.reason == "trigger":
                 self._check_injected()
@@ -200,6 +205,13 @@ class _Run:
                 continue
             self._check_injected()
             d = self.detector.on_stop(stop)
+            if d is None and escalation:
+                hv = next((x for x in self.detector.later if x.component == "hv"), None)
+                if hv is not None:     # the stack handed the unrecovered failure to the hypervisor's recovery
+                    self.event(hv.cycle, f"escalated: {hv.kind} ({hv.source}, hart {hv.hart}) starts the "
+                                         f"hypervisor's recovery")
+                    self.active = self.recovery
+                    return "detected"
             if d is not None:
                 self.det_rel = self.rel(d.cycle)
                 self.event(d.cycle, f"detected: {d.kind} ({d.source}, hart {d.hart})")
@@ -214,6 +226,9 @@ class _Run:
                     if on_detect is not None:
                         on_detect(self.system, d)
                     return "detected"
+                # no recovery for that component: the stack may still hand the failure to the
+                # hypervisor's in-place recovery (hv/component.c: a hung PrivVM under rehype)
+                escalation = not mech.attempted and d.component != "hv" and self.recovery.in_place
                 self.deadline = min(self.deadline, m.cycle + PANIC_PATH_CYCLES)
             if stop.reason == "masked":
                 what = "byte" if isinstance(self.fault, MemoryFlip) else "register"
@@ -263,6 +278,12 @@ class _Run:
         reset_at, peer_before, instructions = m.cycle, peer_totals(m), m.instructions
         if end != "reset" or not self.recovery.on_reset_request(s):
             self.event(m.cycle, "halted" if end == "fail" else f"stopped ({end})")
+            if det.component != self.fault.target and not self.mechanisms[det.component].attempted:
+                # the fault spread from its target into another component, which failed first and
+                # which the configuration does not recover: the target's mechanism never had a failure
+                self.cause = ("component_failed", f"{COMPONENT_LABELS.get(det.component, det.component)} "
+                              f"{'crashed' if det.kind == 'crash' else 'hung'} ({det.source}) after a fault in the "
+                              f"{COMPONENT_LABELS.get(self.fault.target, self.fault.target)}; its recovery is 'halt'")
             return self._report(t0, "recovery_failed", "no_recovery", affected=affected, det=det)
         # the board's clock and instruction counters start again at 0: carry them over
         self.event(reset_at, "board reset: firmware reloads the images")

@@ -94,10 +94,14 @@ class ReHype:
         with the grants and maps."""
         out = []
         p = system.hv.preserved
-        if p.hb_checks == done["hb_checks"]:
+        t = hv_now(system)
+
+        def overdue(timer) -> bool:       # lost: unlinked, or due before the end and never run
+            return not timer.active or timer.deadline < t
+        if p.hb_checks == done["hb_checks"] and overdue(p.hb_timer):
             out.append(("timer_lost", "the heartbeat monitor never ran after recovery"))
         for h, deadline in enumerate(done["acct"]):
-            if p.acct_timer[h].deadline == deadline:
+            if p.acct_timer[h].deadline == deadline and overdue(p.acct_timer[h]):
                 out.append(("timer_lost", f"the accounting timer of hart {h} never ran after recovery"))
         bad = frame_inconsistency(system)
         if bad:
@@ -133,6 +137,15 @@ class ReHype:
         if health is False:
             return "health_check_failed", ""
         return "other", ""
+
+
+def hv_now(system) -> int:
+    """The hypervisor's system time now (its now(): hv_time over hart 0's mtime), in TIMEBASE_HZ ticks."""
+    m = system.machine
+    t = system.types["hv"].view(m, "hv_time")
+    at = abi.P["CLINT_BASE"] + abi.P["CLINT_MTIME_OFF"]
+    mtime = m.peek_device(at) | m.peek_device(at + 4) << 32
+    return t.base + ((max(mtime - t.stamp, 0) * t.mul) >> 16)
 
 
 def frame_inconsistency(system) -> str | None:

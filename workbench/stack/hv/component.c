@@ -61,13 +61,19 @@ void privvm_store_watch_reset(void)
     stall_reported = 0;
 }
 
-/* The PrivVM failed (crashed, or hung: its vCPU is taken down here): reboot it if so configured,
- * else leave it down; the AppVMs keep running without a toolstack. */
+/* The PrivVM failed (crashed, or hung: its vCPU is taken down here): reboot it if so configured;
+ * else a hang goes to the hypervisor's own microreboot when that is configured, and anything else
+ * leaves it down (the AppVMs keep running without a toolstack). */
 void privvm_failed(struct domain *d, int hung)
 {
     int recover = COMPONENT_RECOVERY_PRIVVM(&hv.bi.io) == RECOVERY_privvm_reboot;
     if (hung) {
         privvm_hung(d);
+        /* No PrivVM recovery, but a hypervisor microreboot: a PrivVM that stopped heartbeating is
+         * most often one whose wakeup the hypervisor lost (an event, a timer, a run queue); the new
+         * instance re-delivers and rebuilds those, and costs the VMs nothing. */
+        if (!recover && hv.bi.recovery == RECOVERY_rehype)
+            panic("privvm_failed", "the PrivVM hangs: microrebooting the hypervisor");
         if (!recover)                 /* reported only: it may just be slow (a console in wall-clock time) */
             return;
         LOCK(&d->lock);

@@ -57,16 +57,21 @@ void trap_user(struct percpu *pc)
         u32 nr = v->regs.x[17];
         u32 at = v->regs.x[REG_PC];
         /* Progress record for ReHype's hypercall_retry, written before the pc moves past the
-         * ecall: where the ecall is, whether the hypercall finished and with what result. */
+         * ecall: where the ecall is, whether the hypercall finished and with what result, how far
+         * it got.  Whole before hcall_nr names the hypercall (a stop in between must not pair it
+         * with the previous hypercall's hc_committed: a retried batch would skip an entry never
+         * run), and hcall_nr before the pc moves on. */
         v->hc_pc = at;
         v->hc_done = 0;
         v->hc_result = 0;
-        v->hcall_nr = nr;
-        v->regs.x[REG_PC] = at + 4;
         v->hc_committed = 0;
         v->mc_index = 0;
         if (nr == HC_multicall && v->hc_resume && v->hc_resume_pc == at)
             v->mc_index = v->hc_resume - 1;      /* the retried batch keeps its progress (ReHype) */
+        fence();
+        v->hcall_nr = nr;
+        fence();
+        v->regs.x[REG_PC] = at + 4;
         if (nr == HC_multicall)
             v->hc_resume = 0;
         v->hc_retry = 0;

@@ -14,7 +14,8 @@
 #define CLINT_BASE       0x02000000u
 #define CLINT_MSIP(h)    (CLINT_BASE + 4u * (h))
 #define CLINT_MTIMECMP(h) (CLINT_BASE + 0x4000u + 8u * (h))
-#define CLINT_MTIME      (CLINT_BASE + 0xBFF8u)
+#define CLINT_MTIME_OFF  0xBFF8u       /* mtime within the CLINT (the workbench reads it too) */
+#define CLINT_MTIME      (CLINT_BASE + CLINT_MTIME_OFF)
 #define PLIC_BASE        0x0C000000u
 #define UART_BASE        0x10000000u
 #define VIRTIO_BASE      0x10001000u   /* virtio-mmio slot i at VIRTIO_BASE + VIRTIO_STRIDE*i */

@@ -151,15 +151,16 @@ int main(void)
     hc_heartbeat();
     status_view();
     hc_heartbeat();
+    gprintf("privvm: config store contents:\n");
+    st_dump(hb_printf);
     /* after a reboot (the flag) or any microreboot: of the hypervisor (the new instance counts it),
-     * of this PrivVM (the hypervisor counts it) or of the DVM (this toolstack did it) */
+     * of this PrivVM (the hypervisor counts it) or of the DVM (this toolstack did it); decided last,
+     * so a microreboot during the reports above is checked too */
     if (((start->sys.flags & SYS_HEALTH_CHECK) || READ_ONCE(start->hv_recoveries) || start->reboots
          || dvm_reboots) && napps) {
         health_check_result = health_check() == 0 ? HEALTH_OK : HEALTH_FAILED;
         gprintf("privvm: health check %s\n", health_check_result == HEALTH_OK ? "ok" : "FAILED");
     }
-    gprintf("privvm: config store contents:\n");
-    st_dump(hb_printf);
     gprintf("privvm: all AppVMs finished, powering off\n");
     hc_shutdown(SHUTDOWN_poweroff);
     return 0;

@@ -236,7 +236,11 @@ class Hypervisor(_Component):
             addr = root.dom[i]
             if addr:
                 v = View(self._m.read, addr, self.types.type("domain"), f"d{i}")
-                if v.magic == DOMAIN_MAGIC:
+                try:
+                    magic = v.magic
+                except ValueError:         # a corrupt pointer (a fault): no domain there
+                    continue
+                if magic == DOMAIN_MAGIC:
                     out.append(v)
         return out
 
@@ -275,8 +279,12 @@ class Hypervisor(_Component):
     def _walk(v: View | None, link: str, limit: int = 8):
         n = 0
         while v is not None and n < limit:
+            try:
+                nxt = v.ptr(link)
+            except ValueError:             # a corrupt link (a fault): the list ends there
+                return
             yield v
-            v, n = v.ptr(link), n + 1
+            v, n = nxt, n + 1
 
     @property
     def locks(self) -> list[LockState]:

@@ -343,13 +343,18 @@ class View:
         return View(self._read, target, type_name or t.target, f"*{self._label}.{name}")
 
     def string(self, name: str, limit: int = 256) -> str:
-        """A char array field, or the C string a `char *` field points to."""
+        """A char array field, or the C string a `char *` field points to; a pointer to no memory
+        reads as `<bad pointer 0x...>` (as gdb prints it: simulated state may be corrupt, and saying
+        so is the answer, not an error)."""
         addr, t = self._field(name)
         if isinstance(t, PointerType):
             addr = struct.unpack("<I", self._read(addr, 4))[0]
             if addr == 0:
                 return ""
-            return read_cstring(self._read, addr, limit)
+            try:
+                return read_cstring(self._read, addr, limit)
+            except ValueError:
+                return f"<bad pointer {addr:#010x}>"
         raw = self._read(addr, t.size)
         return raw.split(b"\0", 1)[0].decode(errors="replace")
 
@@ -402,9 +407,23 @@ class ArrayView:
 
 
 def read_cstring(read, addr: int, limit: int = 256) -> str:
+    """The C string at `addr` (at most `limit` bytes); ValueError if `addr` is in no memory, cut
+    where the memory ends."""
     out = b""
     while len(out) < limit:
-        chunk = read(addr + len(out), 16)
+        try:
+            chunk = read(addr + len(out), 16)
+        except ValueError:             # near the end of memory: byte by byte, up to it
+            chunk = b""
+            try:
+                while b"\0" not in chunk and len(out) + len(chunk) < limit:
+                    chunk += read(addr + len(out) + len(chunk), 1)
+            except ValueError:
+                if not out and not chunk:
+                    raise
+            if b"\0" not in chunk:
+                out += chunk
+                break
         if b"\0" in chunk:
             out += chunk.split(b"\0", 1)[0]
             break

@@ -346,6 +346,12 @@ static void reintegrate_basic(void)
             vcpu_wake(v);
     }
     rehype_for_each_timer(relink);
+    /* the monitored components could not heartbeat while the hypervisor was down: their limit
+     * counts from now, or the first monitor check would call a healthy PrivVM (or DVM) hung */
+    u64 t = now();
+    for_each_domain(i, d)
+        if (d->heartbeat)
+            d->heartbeat = t;
 }
 
 /* Hart 0 of the new instance, every hart online: re-integrate the domains, then resume. */
