@@ -20,4 +20,4 @@ RECOVERY_CAUSE(13, appvm_lost,          none,               "an AppVM did not fi
 RECOVERY_CAUSE(14, health_check_failed, none,               "the new AppVM of the health check failed")
 RECOVERY_CAUSE(15, other,               none,               "not recovered, cause not identified")
 RECOVERY_CAUSE(16, kept_state_corrupt,  none,               "the failed component had corrupted both copies of its kept state")
-RECOVERY_CAUSE(17, component_failed,    none,              "the fault spread into the DVM or PrivVM, whose failure no mechanism recovers")
+RECOVERY_CAUSE(17, component_failed,    none,               "the fault spread into the DVM or PrivVM, whose failure no mechanism recovers")
