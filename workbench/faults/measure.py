@@ -48,6 +48,14 @@ class ProgressGaps:
                 self.gap[i] = max(self.gap[i], cycle - self.last[i][1])
                 self.done[i] = True
 
+    def state(self) -> tuple:
+        """What `load` needs to continue from here (a golden checkpoint keeps it)."""
+        return tuple(self.last), tuple(self.gap), tuple(self.done)
+
+    def load(self, state: tuple) -> None:
+        last, gap, done = state
+        self.last, self.gap, self.done = list(last), list(gap), list(done)
+
     def result(self, end: int) -> tuple[float, ...]:
         out = []
         for i in range(len(self.addrs)):

@@ -566,6 +566,22 @@ class Machine:
             raise TypeError(f"expected a snapshot from Machine.snapshot(), got {type(snap).__name__}")
         return self._core.restore(snap)
 
+    def delta(self, snap) -> tuple:
+        """The machine now as a difference from `snap` (taken on this machine): what `restore_delta`
+        needs to come back here, holding only the RAM pages and disk blocks changed since `snap`, so
+        many points of one run from `snap` fit in memory where full snapshots would not."""
+        self._own_snapshot(snap)
+        return self._core.capture_delta(snap)
+
+    def restore_delta(self, snap, delta: tuple) -> None:
+        """Return to the state `delta(snap)` recorded (fault hooks disarmed, probes kept, as `restore`);
+        the pages it holds count as changed since `snap` (`changed_pages`, `state_hash_since`), as they
+        did when it was recorded."""
+        self._own_snapshot(snap)
+        if not isinstance(delta, tuple) or len(delta) != 9:
+            raise TypeError("expected a delta from Machine.delta()")
+        self._core.restore_delta(snap, delta)
+
     def state_hash(self) -> str:
         """Digest of all architectural and device state, RAM and console (determinism checks)."""
         return self._core.state_hash()
