@@ -152,6 +152,13 @@ def test_run_started_at_a_golden_checkpoint_reports_the_same(system, monkeypatch
         b = dataclasses.replace(system.inject(f), wall_s=0.0)
         assert len(starts) == 1 and a == b and repr(a) == repr(b)
         starts.clear()
+    # the instruction budget is checked at every checkpoint: a run is not started past one where it cuts
+    f = FailStop("hv", late, hart=1)
+    golden._checkpoints.pop(system, None)
+    a = dataclasses.replace(system.inject(f, instruction_budget=2_000_000), wall_s=0.0)
+    system.inject(f)                  # records the checkpoints up to the fault
+    b = dataclasses.replace(system.inject(f, instruction_budget=2_000_000), wall_s=0.0)
+    assert a.reason == "workbench_timeout" and a == b
 
 
 def test_reboot_baseline_loses_appvm_work_and_measures_recovery():

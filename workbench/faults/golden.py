@@ -153,7 +153,8 @@ _checkpoints: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def checkpoints(system, probes: tuple) -> dict:
     """This process's points of the golden run of `system` with exactly `probes` armed: checkpoint
-    cycle -> (`Machine.delta` from the steady snapshot, `ProgressGaps.state`). A run records a point
+    cycle -> (`Machine.delta` from the steady snapshot, `ProgressGaps.state`, instructions executed
+    since the steady snapshot). A run records a point
     when it reaches the checkpoint before its fault fired and its state digest there is the golden
     run's (so the point is the golden state, whichever run recorded it); a later run whose fault fires
     after a point starts there instead of at the steady snapshot (the simulation in between would be

@@ -133,18 +133,23 @@ class _Run:
     def _fast_forward(self):
         """Until the fault fires the run is the golden run: start it at the latest golden checkpoint
         this process recorded (`golden.checkpoints`) at which the fault's hart has not yet reached
-        `at`, with the progress-gap sampler as it was there; the trigger then counts the rest."""
+        `at`, with the progress-gap sampler as it was there; the trigger then counts the rest. Not past
+        a checkpoint where the instruction budget would have cut the run (it is checked at each one)."""
         f, m, g = self.fault, self.m, self.golden
         self.hits0 = len(m.probe_hits)
         self.points = checkpoints(self.system, tuple(sorted(m._probes.items())))
+        budget = self.instruction_budget
         best = None
         for cycle, counts in g.counts[f.target]:
             if counts[f.hart] >= f.at:
                 break
-            if cycle in self.points:
+            point = self.points.get(cycle)
+            if point is not None:
+                if budget is not None and point[2] > budget:
+                    break
                 best = cycle, counts[f.hart]
         if best is not None:
-            delta, gaps = self.points[best[0]]
+            delta, gaps, _ = self.points[best[0]]
             m.restore_delta(self.system.steady_snapshot, delta)
             self.gaps.load(gaps)
             self.skipped = best[1]
@@ -155,7 +160,8 @@ class _Run:
         m = self.m
         if len(m.probe_hits) == self.hits0 and \
                 m.state_hash_since(self.system.steady_snapshot) == self.golden.digests[m.cycle]:
-            self.points[m.cycle] = (m.delta(self.system.steady_snapshot), self.gaps.state())
+            self.points[m.cycle] = (m.delta(self.system.steady_snapshot), self.gaps.state(),
+                                    m.instructions - self.instr0)
 
     def _arm(self):
         f, m = self.fault, self.m
