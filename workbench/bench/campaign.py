@@ -41,7 +41,8 @@ def campaign(n: int = 200, workers: int | None = None, seed: int = 1, config=Non
           f"{n / cpu * workers:.1f} runs per second on {workers} otherwise idle core(s)")
     print(f"stopped early: {sum(early.values()) / n:.1%} "
           f"({', '.join(f'{k} {v}' for k, v in sorted(early.items())) or 'none'})")
-    print(f"mean simulated instructions per run: {df['instructions'].mean():,.0f}")
+    print(f"mean simulated instructions per run: {df['instructions'].mean():,.0f} (each run's own count from the "
+          f"steady snapshot; what the core ran is below)")
     print(f"restore of the steady snapshot after a run's mean length ({df['cycles'].mean():,.0f} cycles): "
           f"median {restore_ms:.3f} ms")
     print(f"where a run's CPU time goes (every 4th run again, in this process, {parts['runs']} runs): "
