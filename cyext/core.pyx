@@ -491,6 +491,72 @@ cdef class Core:
             memcpy(&self.m.probe_skip[0], <const char*>snap.probe_skip, sizeof(self.m.probe_skip))
         return copied
 
+    def capture_delta(self, Snapshot base):
+        """The machine now, as a difference from `base` (a snapshot taken here): the state struct,
+        console, peer records, probe log and probe skips whole, and the RAM pages and disk blocks whose
+        change stamp differs from `base`'s (indices and contents: every page stored to, even back to its
+        old bytes, so the changed-page set is the same after `restore_delta`)."""
+        if base.owner != self.owner or base.page_stamps is None:
+            raise ValueError("capture_delta needs a snapshot taken on this machine")
+        pages = np.flatnonzero(np.asarray(<uint32_t[:self.m.npages]>self.m.page_epoch) != base.page_stamps)
+        blocks = np.flatnonzero(np.asarray(<uint32_t[:max(self.m.ndblocks, 1)]>self.m.dblock_epoch)
+                                != base.block_stamps)
+        if self.m.disk_size == 0:
+            blocks = blocks[:0]
+        return ((<char*>&self.state)[:sizeof(State)], self.console, self._peer_bytes(), self._probe_log_bytes(),
+                (<char*>&self.m.probe_skip[0])[:sizeof(self.m.probe_skip)],
+                pages.astype(np.uint32), self.ram_array.reshape(-1, 1 << PAGE_SHIFT)[pages].copy(),
+                blocks.astype(np.uint32), self.disk_array.reshape(-1, DISK_BLOCK)[blocks].copy()
+                if len(blocks) else np.zeros((0, DISK_BLOCK), np.uint8))
+
+    def restore_delta(self, Snapshot base, tuple delta):
+        """Return to the state `capture_delta(base)` recorded: restore `base` (copying back only what
+        changed since), then write the delta's pages and blocks as a store would (stamped changed since
+        `base`, decoded code invalidated), then its state, console, peer records and probe log."""
+        cdef bytes state = delta[0], console = delta[1], peer = delta[2], log = delta[3], skip = delta[4]
+        cdef const uint32_t[::1] pages = delta[5]
+        cdef const uint8_t[:, ::1] pdata = delta[6]
+        cdef const uint32_t[::1] blocks = delta[7]
+        cdef const uint8_t[:, ::1] bdata = delta[8]
+        cdef uint64_t i, off, ncons = len(console), npeer = len(peer)
+        cdef PeerRec* grown
+        if len(state) != sizeof(State) or len(skip) != sizeof(self.m.probe_skip) or npeer % sizeof(PeerRec):
+            raise ValueError("not a delta captured by this build")
+        if base.owner != self.owner or base.page_stamps is None:
+            # a foreign base restores whole, every page then counting as changed: not the recorded state
+            raise ValueError("restore_delta needs the snapshot, taken on this machine, the delta was captured from")
+        self.restore(base)
+        for i in range(pages.shape[0]):
+            off = <uint64_t>pages[i] << PAGE_SHIFT
+            if off + (1u << PAGE_SHIFT) > self.m.ram_size:
+                raise ValueError("delta page outside RAM")
+            memcpy(self.m.ram + off, &pdata[i, 0], 1u << PAGE_SHIFT)
+            ram_written(&self.m, <uint32_t>off, 1u << PAGE_SHIFT, -1)
+        for i in range(blocks.shape[0]):
+            off = <uint64_t>blocks[i] << DISK_BLOCK_SHIFT
+            if off + DISK_BLOCK > self.m.disk_size:
+                raise ValueError("delta block outside the disk")
+            memcpy(self.m.disk + off, &bdata[i, 0], DISK_BLOCK)
+            stamp_range(self.m.dblock_epoch, off, DISK_BLOCK, DISK_BLOCK_SHIFT, self.m.epoch)
+        if npeer // sizeof(PeerRec) != self.m.peer_cap:
+            grown = <PeerRec*>realloc(self.m.peer_rec, max(npeer, sizeof(PeerRec)))
+            if grown == NULL:
+                raise MemoryError("cannot allocate the peer's records")
+            self.m.peer_rec = grown
+            self.m.peer_cap = npeer // sizeof(PeerRec)
+        if npeer:
+            memcpy(self.m.peer_rec, <const char*>peer, npeer)
+        memcpy(&self.state, <const char*>state, sizeof(State))
+        if ncons > self.m.console_cap:
+            self.m.console = <char*>realloc(self.m.console, ncons)
+            self.m.console_cap = ncons
+        if ncons:
+            memcpy(self.m.console, <const char*>console, ncons)
+        self.disarm_all()
+        self._caches_changed()
+        self._set_probe_log(log)
+        memcpy(&self.m.probe_skip[0], <const char*>skip, sizeof(self.m.probe_skip))
+
     def page_stamps(self):
         """Read-only view (no copy) of each RAM page's change stamp: compared with a snapshot's
         `page_stamps`, it tells which pages changed since (the convergence check hashes only those)."""

@@ -78,7 +78,10 @@ def test_bench_campaign_prints_its_figures(capsys):
     from workbench.system import SystemConfig
     figures = campaign(n=4, workers=1, config=SystemConfig(iterations=(16, 20, 40)))
     text = capsys.readouterr().out
-    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore", "CPU time"):
+    for phrase in ("runs per second", "stopped early", "mean simulated instructions per run", "restore", "CPU time",
+                   "where a run's CPU time goes"):
         assert phrase in text
+    parts = figures["breakdown"]
+    assert parts["runs"] == 1 and parts["ms"]["simulation"] > 0 and 0 < parts["simulated"] <= parts["instructions"]
     assert figures["cpu_s"] > 0 and figures["runs_per_s_cpu"] > 0
     assert figures["runs_per_s"] > 0 and 0 <= figures["early_share"] <= 1 and figures["restore_ms"] >= 0

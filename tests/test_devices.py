@@ -231,6 +231,8 @@ def test_net_reset_mid_traffic(elf):
     assert lost.height <= NQ                                      # at most what sat in the rings
     assert lost["reply_cycle"].null_count() == lost.height        # lost means no reply at all, not a bad one
     assert df.filter(df["seq"] >= 20)["ok"].all()                 # after re-initialisation: everything
+    sent = df["sent_cycle"].is_not_null()
+    assert m.peer_unanswered() == (int((sent & df["reply_cycle"].is_null()).sum()), df["latency_cycles"].max())
     assert m.peer_summary()["bad"] == 0 and m.virtio_state()["net"]["resets"] >= 3
 
 
@@ -243,6 +245,7 @@ def test_requests_without_receive_buffers_are_lost(elf):
     s = m.peer_summary()
     assert (s["sent"], s["lost"], s["replies"], s["waiting"]) == (10, 10, 0, 0)
     assert m.peer_stats()["reply_cycle"].null_count() == 10
+    assert m.peer_unanswered() == (10, None)
 
 
 # ---------------------------------------------------------------------------------------------

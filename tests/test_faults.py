@@ -136,6 +136,31 @@ def test_same_fault_twice_gives_the_same_report(system):
         assert a == b and repr(a) == repr(b)
 
 
+def test_run_started_at_a_golden_checkpoint_reports_the_same(system, monkeypatch):
+    """A run records the golden run's checkpoints it passes before its fault fires; the same fault run
+    again starts at the latest of them (a delta restore) and reports exactly the same."""
+    from workbench.faults import golden
+    late = golden_profile(system, "hv").target_counts("hv")[1] * 2 // 3
+    m, starts = system.machine, []
+    real = m.restore_delta
+    monkeypatch.setattr(m, "restore_delta", lambda snap, d: (starts.append(d[0]), real(snap, d))[1])
+    for f in (RegisterFlip("hv", late, "a5", 2, hart=1), CodeFlip("hv", late, 20, hart=1),
+              FailStop("hv", late, hart=1), MemoryFlip("hv", late, live_ranges(system, "hv")[0][0], 1, hart=1)):
+        golden._checkpoints.pop(system, None)
+        a = dataclasses.replace(system.inject(f), wall_s=0.0)
+        assert not starts and any(golden._checkpoints[system][1].values()), "the first run recorded checkpoints"
+        b = dataclasses.replace(system.inject(f), wall_s=0.0)
+        assert len(starts) == 1 and a == b and repr(a) == repr(b)
+        starts.clear()
+    # the instruction budget is checked at every checkpoint: a run is not started past one where it cuts
+    f = FailStop("hv", late, hart=1)
+    golden._checkpoints.pop(system, None)
+    a = dataclasses.replace(system.inject(f, instruction_budget=2_000_000), wall_s=0.0)
+    system.inject(f)                  # records the checkpoints up to the fault
+    b = dataclasses.replace(system.inject(f, instruction_budget=2_000_000), wall_s=0.0)
+    assert a.reason == "workbench_timeout" and a == b
+
+
 def test_reboot_baseline_loses_appvm_work_and_measures_recovery():
     s = System(SystemConfig(recovery="reboot"))
     r = s.inject(FailStop("hv", 20_000))

@@ -295,6 +295,38 @@ def test_snapshot_restore_replays_identically(case):
     assert ref_stops[-1].reason == "poweroff"
 
 
+DELTA_CASES = {   # SNAP_CASES name -> stops from the snapshot to the point kept as a delta
+    "compute-partial": [dict(max_instructions=4_000)],
+    "multihart-2": [dict(max_cycles=1_500)],
+    "bigmem": [dict(max_instructions=150_000)],
+    "smc-before-patch": [dict(max_instructions=45)],     # the program patches its code after the snapshot
+}
+
+
+@pytest.mark.parametrize("case", list(DELTA_CASES))
+def test_restore_delta_replays_identically(case):
+    """A point kept as a delta from a snapshot comes back exactly: same state, same pages counted as
+    changed since the snapshot, and the same run from there, whatever ran in between."""
+    text, harts, a, _ = SNAP_CASES[case]
+    m = boot(text, harts, 4 << 20)
+    _run_all(m, a)
+    snap = m.snapshot()
+    _run_all(m, DELTA_CASES[case])
+    delta, here = m.delta(snap), observe(m)
+    changed, since = m.changed_pages(snap).tolist(), m.state_hash_since(snap)
+    assert changed, "the case should store to RAM between the snapshot and the point"
+    rest, end = m.run(), observe(m)
+    m.restore(snap)
+    m.run(max_instructions=777)          # another timeline from the snapshot dirties its own pages
+    m.restore_delta(snap, delta)
+    assert observe(m) == here and m.changed_pages(snap).tolist() == changed and m.state_hash_since(snap) == since
+    assert m.run() == rest and observe(m) == end
+    m.restore_delta(snap, delta)         # twice, straight after a whole run
+    assert observe(m) == here and m.run() == rest and observe(m) == end
+    with pytest.raises(ValueError):
+        boot(text, harts, 4 << 20).restore_delta(snap, delta)      # a snapshot of another machine
+
+
 def test_restore_undoes_code_changes():
     """After the program patched its own (decoded) code, restore brings back the old code and the
     old code is what runs again (no stale decoded instruction survives)."""

@@ -148,6 +148,24 @@ def golden_profile(system, target: str | None = None) -> GoldenProfile:
     return g
 
 
+_checkpoints: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def checkpoints(system, probes: tuple) -> dict:
+    """This process's points of the golden run of `system` with exactly `probes` armed: checkpoint
+    cycle -> (`Machine.delta` from the steady snapshot, `ProgressGaps.state`, instructions executed
+    since the steady snapshot). A run records a point
+    when it reaches the checkpoint before its fault fired and its state digest there is the golden
+    run's (so the point is the golden state, whichever run recorded it); a later run whose fault fires
+    after a point starts there instead of at the steady snapshot (the simulation in between would be
+    the golden run again), so its row is the same, only cheaper."""
+    snap = system.steady_snapshot
+    entry = _checkpoints.get(system)
+    if entry is None or entry[0] is not snap:
+        _checkpoints[system] = entry = (snap, {})
+    return entry[1].setdefault(probes, {})
+
+
 def _steady_key(system) -> tuple[str, str]:
     """What the golden run is a function of: the configuration and the whole machine at the steady
     snapshot (harts, devices, RAM holding the images, disk, console, peer)."""

@@ -12,13 +12,8 @@ def affected(results, golden) -> int:
 
 def peer_totals(m) -> tuple[int, float | None]:
     """(requests sent and never answered, worst latency of an answered one in us) so far."""
-    df = m.peer_stats()
-    if not len(df):
-        return 0, None
-    sent = df["sent_cycle"].is_not_null()
-    answered = df["reply_cycle"].is_not_null()
-    lat = df["latency_cycles"].drop_nulls()
-    return int((sent & ~answered).sum()), (cycles_to_us(float(lat.max())) if len(lat) else None)
+    lost, worst = m.peer_unanswered()
+    return lost, (cycles_to_us(float(worst)) if worst is not None else None)
 
 
 class ProgressGaps:
@@ -47,6 +42,14 @@ class ProgressGaps:
             if magic == abi.RESULT_MAGIC:
                 self.gap[i] = max(self.gap[i], cycle - self.last[i][1])
                 self.done[i] = True
+
+    def state(self) -> tuple:
+        """What `load` needs to continue from here (a golden checkpoint keeps it)."""
+        return tuple(self.last), tuple(self.gap), tuple(self.done)
+
+    def load(self, state: tuple) -> None:
+        last, gap, done = state
+        self.last, self.gap, self.done = list(last), list(gap), list(done)
 
     def result(self, end: int) -> tuple[float, ...]:
         out = []

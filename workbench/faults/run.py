@@ -23,7 +23,8 @@ from __future__ import annotations
 import time
 
 from workbench.faults.detection import Detector
-from workbench.faults.golden import CHECK_CYCLES, golden_profile, last_access_pass, target_context, text_range
+from workbench.faults.golden import (CHECK_CYCLES, checkpoints, golden_profile, last_access_pass, target_context,
+                                     text_range)
 from workbench.faults.models import CodeFlip, FailStop, Fault, MemoryFlip, RegisterFlip
 from workbench.faults.measure import ProgressGaps, affected as _affected, first_results, peer_totals
 from workbench.faults.report import RunReport
@@ -116,7 +117,9 @@ class _Run:
             return self._report(t0, "no_effect", "not_reached", early=None)
         self.detector.arm()
         self.t0 = t0
+        self.skipped = 0                   # target instructions of the fault's hart before the start point
         try:
+            self._fast_forward()
             self._arm()
             end = self._main_phase()
             return self._finish(t0, end)
@@ -131,12 +134,46 @@ class _Run:
                 self.at_end(s)
             s.boot()               # leave the system at its steady state, hooks disarmed
 
+    def _fast_forward(self):
+        """Until the fault fires the run is the golden run: start it at the latest golden checkpoint
+        this process recorded (`golden.checkpoints`) at which the fault's hart has not yet reached
+        `at`, with the progress-gap sampler as it was there; the trigger then counts the rest. Not past
+        a checkpoint where the instruction budget would have cut the run (it is checked at each one)."""
+        f, m, g = self.fault, self.m, self.golden
+        self.hits0 = len(m.probe_hits)
+        self.points = checkpoints(self.system, tuple(sorted(m._probes.items())))
+        budget = self.instruction_budget
+        best = None
+        for cycle, counts in g.counts[f.target]:
+            if counts[f.hart] >= f.at:
+                break
+            point = self.points.get(cycle)
+            if point is not None:
+                if budget is not None and point[2] > budget:
+                    break
+                best = cycle, counts[f.hart]
+        if best is not None:
+            delta, gaps, _ = self.points[best[0]]
+            m.restore_delta(self.system.steady_snapshot, delta)
+            self.gaps.load(gaps)
+            self.skipped = best[1]
+
+    def _record_point(self):
+        """Before the fault fired, at a checkpoint not recorded yet: keep the state for later runs if
+        it is the golden run's (digest equal, no probe hit)."""
+        m = self.m
+        if len(m.probe_hits) == self.hits0 and \
+                m.state_hash_since(self.system.steady_snapshot) == self.golden.digests[m.cycle]:
+            self.points[m.cycle] = (m.delta(self.system.steady_snapshot), self.gaps.state(),
+                                    m.instructions - self.instr0)
+
     def _arm(self):
         f, m = self.fault, self.m
         if isinstance(f, RegisterFlip):
-            m.inject_register(f.hart, f.reg, f.bit, f.at, context=self.ctx, stop_on_masked=self.masking)
+            m.inject_register(f.hart, f.reg, f.bit, f.at - self.skipped, context=self.ctx,
+                              stop_on_masked=self.masking)
         else:
-            m.arm_trigger(f.hart, f.at, context=self.ctx)
+            m.arm_trigger(f.hart, f.at - self.skipped, context=self.ctx)
 
     def _apply_at_trigger(self):
         """The trigger stopped the run just before the target's instruction number `at`: apply the
@@ -205,6 +242,9 @@ class _Run:
                 continue
             self._check_injected()
             d = self.detector.on_stop(stop)
+            if (self.injection is None and d is None and stop.reason == "cycle_limit" and m.cycle in g.digests
+                    and m.cycle not in self.points):
+                self._record_point()
             if d is None and escalation:
                 hv = next((x for x in self.detector.later if x.component == "hv"), None)
                 if hv is not None:     # the stack handed the unrecovered failure to the hypervisor's recovery

@@ -409,15 +409,9 @@ class Machine:
         reply came after the reply to a later request), retransmissions (transmissions after the first),
         given_up (`tries` transmissions and no reply; latency counts from the first transmission)."""
         import polars as pl
-        recs = self._core.peer_records()
-        appvms = self._core.peer_config()["appvms"]
-        n = recs.shape[1] if recs.ndim == 2 else 0
-        flat = recs.reshape(-1)
+        appvms, n, flat, sent, replied = self._peer_flat()
         seq = np.tile(np.arange(n, dtype=np.uint32), len(appvms))
         appvm = np.repeat(np.array(appvms, dtype=np.uint32), n)
-        counters = self._core.peer_counters()
-        sent = np.concatenate([np.arange(n) < k for k in counters["next_seq"]]) if appvms else np.zeros(0, bool)
-        replied = flat["replies"] > 0
         df = pl.DataFrame({
             "appvm": appvm, "seq": seq,
             "sent_cycle": pl.Series(flat["sent_cycle"].astype(np.int64)),
@@ -434,6 +428,24 @@ class Machine:
             (pl.col("replies").cast(pl.Int64) - 1).clip(lower_bound=0).alias("duplicates"),
         ).select("appvm", "seq", "sent_cycle", "reply_cycle", "latency_cycles", "ok", "replies", "duplicates",
                  "bad", "out_of_order", "retransmissions", "given_up")
+
+    def _peer_flat(self):
+        """(appvms, requests per AppVM, the records flat, sent mask, replied mask)."""
+        recs = self._core.peer_records()
+        appvms = self._core.peer_config()["appvms"]
+        n = recs.shape[1] if recs.ndim == 2 else 0
+        flat = recs.reshape(-1)
+        counters = self._core.peer_counters()
+        sent = np.concatenate([np.arange(n) < k for k in counters["next_seq"]]) if appvms else np.zeros(0, bool)
+        return appvms, n, flat, sent, flat["replies"] > 0
+
+    def peer_unanswered(self) -> tuple[int, int | None]:
+        """(requests sent and not answered, the longest latency in cycles of an answered one, None if
+        none): two figures of `peer_stats` without building its table (a fault run reads them)."""
+        _, _, flat, sent, replied = self._peer_flat()
+        both = sent & replied
+        lat = flat["reply_cycle"][both].astype(np.int64) - flat["sent_cycle"][both].astype(np.int64)
+        return int((sent & ~replied).sum()), (int(lat.max()) if len(lat) else None)
 
     def peer_summary(self) -> dict:
         """The peer's counters: sent, replies, ok, bad, duplicates, out_of_order, lost (frames dropped
@@ -565,6 +577,22 @@ class Machine:
         if not isinstance(snap, _core.Snapshot):
             raise TypeError(f"expected a snapshot from Machine.snapshot(), got {type(snap).__name__}")
         return self._core.restore(snap)
+
+    def delta(self, snap) -> tuple:
+        """The machine now as a difference from `snap` (taken on this machine): what `restore_delta`
+        needs to come back here, holding only the RAM pages and disk blocks changed since `snap`, so
+        many points of one run from `snap` fit in memory where full snapshots would not."""
+        self._own_snapshot(snap)
+        return self._core.capture_delta(snap)
+
+    def restore_delta(self, snap, delta: tuple) -> None:
+        """Return to the state `delta(snap)` recorded (fault hooks disarmed, probes kept, as `restore`);
+        the pages it holds count as changed since `snap` (`changed_pages`, `state_hash_since`), as they
+        did when it was recorded."""
+        self._own_snapshot(snap)
+        if not isinstance(delta, tuple) or len(delta) != 9:
+            raise TypeError("expected a delta from Machine.delta()")
+        self._core.restore_delta(snap, delta)
 
     def state_hash(self) -> str:
         """Digest of all architectural and device state, RAM and console (determinism checks)."""
