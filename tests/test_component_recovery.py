@@ -180,6 +180,11 @@ def test_dvm_reboot_run_recovered_back_to_io_within_50_ms():
         "dvm_reboot: phase destroyed", "dvm_reboot: phase created", "dvm_reboot: phase rewired",
         "dvm_reboot: phase serving"]
     assert 0 < r.recovery_latency_ms < 50 and list(r.phases) == ["destroyed", "created", "rewired", "serving"]
+    # the peer's counters as the run ended (a campaign row read them after the system went back to its
+    # steady state once, and every row said 0): requests in flight across the reboot were sent again
+    row = r.row()
+    assert row["peer_lost"] == 0 and row["peer_retransmissions"] > 0
+    assert row["peer_longest_gap_us"] >= 1000 * r.recovery_latency_ms / 2
 
 
 def test_dvm_crash_without_recovery_is_detected_not_recovered():

@@ -119,7 +119,7 @@ def service_table(results, runs: str = "detected", threshold_ms: float = 10.0) -
     and one per AppVM (its longest stretch without progress), over the runs with a detected failure
     (runs="detected") or all runs ("all"). p50/p90/max are of the per-run value in simulated ms;
     runs_interrupted counts runs where it exceeded `threshold_ms`. An AppVM row needs the per-AppVM
-    gaps of campaigns run since `campaign.worker.service_columns` (older ones give "AppVMs (largest)":
+    gaps (`gap_appvm<i>_ms`; older campaigns give "AppVMs (largest)":
     the largest gap of any AppVM); retransmissions likewise (null for older campaigns)."""
     if runs not in ("detected", "all"):
         raise ValueError(f"runs={runs!r} is invalid: allowed 'detected' or 'all'")

@@ -31,7 +31,7 @@ REPORT_SCHEMA = {"outcome": pl.Utf8, "reason": pl.Utf8, "detected": pl.Utf8, "in
                  "peer_lost": pl.Int64, "peer_worst_latency_us": pl.Float64, "early_stop": pl.Utf8,
                  "instructions": pl.Int64, "cycles": pl.Int64, "wall_s": pl.Float64,
                  "failed_component": pl.Utf8, "cause": pl.Utf8, "cause_detail": pl.Utf8}
-# campaign.worker.service_columns: typed when present, not added when absent (campaigns saved before
+# faults.report.SERVICE_SCALARS: typed when present, not added when absent (campaigns saved before
 # them compare equal to their re-runs in the columns both have)
 SERVICE_SCHEMA = {"peer_retransmissions": pl.Int64, "peer_longest_gap_us": pl.Float64}
 SCHEMA = {**FAULT_SCHEMA, **REPORT_SCHEMA}

@@ -41,23 +41,8 @@ def run_chunk(job, items: list[tuple[int, dict]]) -> list[dict]:
     for run, fault_row in items:
         try:
             report = system.inject(fault_from_row(fault_row), **budgets)
-            rows.append({"run": run, **fault_row, **report.row(), **service_columns(system, report)})
+            rows.append({"run": run, **fault_row, **report.row()})
         except Exception as e:
             # a string keeps it picklable across processes and Dask, whatever the original type was
             raise RunFailed(f"run {run} ({fault_row}) failed: {type(e).__name__}: {e}") from None
     return rows
-
-
-def service_columns(system, report) -> dict:
-    """What a row keeps of the service interruption beyond `RunReport.row()` (which has each AppVM's
-    longest progress gap, `gap_appvm<i>_ms`): the network peer's retransmissions and
-    longest service gap (a stretch with a request outstanding and no reply), read from the peer's
-    counters when the run ends (an early stop: up to it, the rest being the golden run's; after a board
-    reset: the new stream's; None without a `net` AppVM)."""
-    from workbench.machine.clock import cycles_to_us
-    out = {"peer_retransmissions": None, "peer_longest_gap_us": None}
-    if "net" in system.config.appvms:
-        c = system.machine.peer_summary()
-        out["peer_retransmissions"] = int(c["retransmissions"])
-        out["peer_longest_gap_us"] = cycles_to_us(int(c["longest_gap_cycles"]))
-    return out

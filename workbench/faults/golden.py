@@ -11,6 +11,7 @@ import io
 import weakref
 from dataclasses import dataclass, field
 
+from workbench.faults.measure import PeerView
 from workbench.faults.models import parse_target
 from workbench.stack import abi
 
@@ -100,7 +101,7 @@ class GoldenProfile:
     digests: dict[int, str] = field(default_factory=dict)      # checkpoint cycle -> state_hash_since
     counts: dict[str, list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict)  # target -> rows
     progress_gap_ms: tuple[float, ...] = ()    # per AppVM, as a RunReport measures it
-    peer: tuple[int, float | None] = (0, None)     # (requests lost, worst latency in us)
+    peer: PeerView = PeerView()                # the network peer's view at the end
     last_access: dict = field(default_factory=dict)    # target -> (first address, per-byte last access)
 
     @property

@@ -2,6 +2,8 @@
 AppVMs affected."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from workbench.machine import cycles_to_ms, cycles_to_us
 from workbench.stack import abi
 
@@ -10,10 +12,27 @@ def affected(results, golden) -> int:
     return sum(1 for r, gr in zip(results, golden) if not (r.state == "done" and r.matches(gr)))
 
 
-def peer_totals(m) -> tuple[int, float | None]:
-    """(requests sent and never answered, worst latency of an answered one in us) so far."""
+class PeerView(NamedTuple):
+    """What the network peer saw so far: requests sent and never answered, the worst latency of an
+    answered one (us), its retransmissions, its longest stretch with a request outstanding and no
+    reply (us)."""
+    lost: int = 0
+    worst_latency_us: float | None = None
+    retransmissions: int = 0
+    longest_gap_us: float = 0.0
+
+    def then(self, later: PeerView) -> PeerView:
+        """This view (the streams before a board reset) followed by `later` (the new streams)."""
+        worst = max((w for w in (self.worst_latency_us, later.worst_latency_us) if w is not None), default=None)
+        return PeerView(self.lost + later.lost, worst, self.retransmissions + later.retransmissions,
+                        max(self.longest_gap_us, later.longest_gap_us))
+
+
+def peer_totals(m) -> PeerView:
     lost, worst = m.peer_unanswered()
-    return lost, (cycles_to_us(float(worst)) if worst is not None else None)
+    c = m.peer_summary()
+    return PeerView(lost, cycles_to_us(float(worst)) if worst is not None else None, int(c["retransmissions"]),
+                    cycles_to_us(int(c["longest_gap_cycles"])))
 
 
 class ProgressGaps:

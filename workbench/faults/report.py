@@ -11,6 +11,8 @@ ROW_SCALARS = ("outcome", "reason", "detected", "injection_cycle", "detection_cy
                "recovery_latency_ms", "recovery_cycles", "appvms_affected", "health_check", "success_strict",
                "success_papers", "progress_gap_ms", "peer_lost", "peer_worst_latency_us", "instructions",
                "cycles", "wall_s", "early_stop", "failed_component", "cause", "cause_detail")
+# The network peer's service interruption (None in a system without a `net` AppVM)
+SERVICE_SCALARS = ("peer_retransmissions", "peer_longest_gap_us")
 # Columns a row has only when the run measured them (float ms each): an in-place recovery's phases
 # (`phase_<name>_ms`, in phase order) and each AppVM's longest progress gap (`gap_appvm<i>_ms`).
 PHASE_PREFIX, GAP_PREFIX, MS_SUFFIX = "phase_", "gap_appvm", "_ms"
@@ -59,16 +61,20 @@ class RunReport:
     cause: str | None = None           # failed recoveries: a name of include/recovery_cause_list.h
     cause_detail: str | None = None    # ... in words (the symbol, lock, domain, frame)
     phases: dict | None = None         # in-place recoveries: phase name -> ms since the previous one
+    peer_retransmissions: int | None = None   # requests the peer sent again for want of a reply
+    peer_longest_gap_us: float | None = None  # its longest stretch with a request outstanding, no reply
 
     def row(self) -> dict:
         """Flat dict for one polars row: the fault's `row()` keys, then ROW_SCALARS (progress gap: the
-        largest over the AppVMs), then each AppVM's gap and each phase reached (`phase_column`)."""
+        largest over the AppVMs), then each AppVM's gap, each phase reached (`phase_column`), and the
+        peer's SERVICE_SCALARS."""
         out = self.fault.row()
         for k in ROW_SCALARS:
             v = getattr(self, k)
             out[k] = (max(v) if v else None) if k == "progress_gap_ms" else v
         out |= {gap_column(i): float(g) for i, g in enumerate(self.progress_gap_ms)}
         out |= {phase_column(name): float(ms) for name, ms in (self.phases or {}).items()}
+        out |= {k: getattr(self, k) for k in SERVICE_SCALARS}
         return out
 
     def summary(self):
@@ -83,7 +89,9 @@ class RunReport:
                  ("success (strict / papers)", f"{_b(self.success_strict)} / {_b(self.success_papers)}"),
                  ("progress gap", ", ".join(f"{g:.1f} ms" for g in self.progress_gap_ms) or "-"),
                  ("peer", f"{self.peer_lost} lost, worst latency "
-                          + ("-" if self.peer_worst_latency_us is None else f"{self.peer_worst_latency_us:.0f} us")),
+                          + ("-" if self.peer_worst_latency_us is None else f"{self.peer_worst_latency_us:.0f} us")
+                          + ("" if self.peer_retransmissions is None else f", {self.peer_retransmissions} "
+                             f"retransmissions, longest gap {self.peer_longest_gap_us:.0f} us")),
                  ("simulated", f"{self.cycles:,} cycles, {self.instructions:,} instructions"),
                  ("early stop", self.early_stop or "-")]
         if self.panic:

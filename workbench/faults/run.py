@@ -451,12 +451,12 @@ class _Run:
         health = getattr(self, "health", None)
         if early is not None or reason == "not_reached":
             # provably the golden run from here on: its measurements are this run's
-            gaps, (lost, worst) = g.progress_gap_ms, g.peer
+            gaps, peer = g.progress_gap_ms, g.peer
         else:
-            gaps, (lost, worst) = self.gaps.result(self.rel(m.cycle)), peer_totals(m)
+            gaps, peer = self.gaps.result(self.rel(m.cycle)), peer_totals(m)
             if hasattr(self, "peer_before"):        # the original streams, before a board reset
-                lost += self.peer_before[0]
-                worst = max((w for w in (worst, self.peer_before[1]) if w is not None), default=None)
+                peer = self.peer_before.then(peer)
+        net = "net" in self.system.config.appvms
         strict = papers = None
         if det is not None:
             strict = outcome == "recovered"
@@ -473,7 +473,9 @@ class _Run:
             detection_latency_ms=cycles_to_ms(det_cycle - inj) if det_cycle is not None and inj is not None else None,
             recovery_latency_ms=None if rec_cycles is None else cycles_to_ms(rec_cycles), recovery_cycles=rec_cycles,
             appvms_affected=affected, health_check=health, success_strict=strict, success_papers=papers,
-            progress_gap_ms=gaps, peer_lost=lost, peer_worst_latency_us=worst,
+            progress_gap_ms=gaps, peer_lost=peer.lost, peer_worst_latency_us=peer.worst_latency_us,
+            peer_retransmissions=peer.retransmissions if net else None,
+            peer_longest_gap_us=peer.longest_gap_us if net else None,
             instructions=self.instr_done + m.instructions - self.instr0, cycles=self.rel(m.cycle),
             wall_s=time.perf_counter() - t0, early_stop=early, events=tuple(self.events),
             panic=getattr(self, "panic", None), cause=cause, cause_detail=cause_detail or None,
