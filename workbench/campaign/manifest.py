@@ -36,17 +36,21 @@ def package_version() -> str:
         return "unknown"
 
 
+CODE_PATHS = ("workbench", "cyext", "setup.py", "pyproject.toml")   # what decides a campaign's rows
+
+
 @lru_cache(maxsize=1)
 def git_commit() -> str | None:
-    """HEAD of the source tree the package runs from, with "-dirty" when it has local changes; None
-    outside a git checkout."""
+    """HEAD of the source tree the package runs from, with "-dirty" when its code (not data/ or the
+    notebooks, which a campaign being saved changes) has local changes; None outside a git checkout."""
     root = Path(__file__).resolve().parents[2]
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10)
         if head.returncode:
             return None
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                *CODE_PATHS],
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
