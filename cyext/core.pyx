@@ -312,10 +312,13 @@ cdef class Core:
         self.m.hooks.nprobes = n
         memset(self.m.page_valid, 0, self.m.npages)
 
-    def probe_hits(self):
+    def probe_hits(self, uint64_t start=0):
         cdef uint64_t i
         return [(self.m.probe_log[i], self.m.probe_log[i + 1] >> 32, self.m.probe_log[i + 1] & 0xFFFFFFFF)
-                for i in range(0, self.m.probe_log_len, 2)]
+                for i in range(2 * start, self.m.probe_log_len, 2)]
+
+    def probe_hit_count(self):
+        return self.m.probe_log_len // 2
 
     def clear_probe_hits(self):
         self.m.probe_log_len = 0

@@ -1163,6 +1163,21 @@ def test_probe_stop_and_resume():
     assert len(m.probe_hits) == 10 and len(set(m.probe_hits)) == 10
 
 
+def test_probe_hits_read_slice_by_slice():
+    # what a run reads after each stop: only the new hits, counted without copying the log
+    m = boot(LOOP10)
+    m.add_probe(sym(LOOP10, "probe_here"), stop=True)
+    seen, got = m.probe_hit_count, []
+    while m.run().reason == "probe":
+        new = m.probe_hits_since(seen)
+        assert len(new) == 1 and m.probe_hit_count == seen + 1
+        seen += len(new)
+        got += new
+    assert got == m.probe_hits and m.probe_hits_since(4) == m.probe_hits[4:] and m.probe_hits_since(99) == []
+    with pytest.raises(ValueError, match="start"):
+        m.probe_hits_since(-1)
+
+
 def test_probe_stop_then_snapshot_restore_continues():
     """A snapshot taken at a probe stop, restored: running on does not stop at the same visit again."""
     m = boot(LOOP10)

@@ -56,7 +56,7 @@ class Detector:
         self._added = [a for a in (self.panic_addr, *self.sources) if a not in m._probes]
         for a in self._added:
             m.add_probe(a, stop=True)
-        self._seen = len(m.probe_hits)
+        self._seen = m.probe_hit_count
 
     def disarm(self) -> None:
         for a in self._added:
@@ -66,9 +66,9 @@ class Detector:
     def on_stop(self, stop) -> Detection | None:
         """A new detection after this slice, or None."""
         m = self.system.machine
-        hits = m.probe_hits
-        new = [self._detection(h) for h in hits[self._seen:] if h[2] == self.panic_addr or h[2] in self.sources]
-        self._seen = len(hits)
+        hits = m.probe_hits_since(self._seen)
+        new = [self._detection(h) for h in hits if h[2] == self.panic_addr or h[2] in self.sources]
+        self._seen += len(hits)
         if self.detection is not None:
             self.later += new
             return None

@@ -140,7 +140,7 @@ class _Run:
         `at`, with the progress-gap sampler as it was there; the trigger then counts the rest. Not past
         a checkpoint where the instruction budget would have cut the run (it is checked at each one)."""
         f, m, g = self.fault, self.m, self.golden
-        self.hits0 = len(m.probe_hits)
+        self.hits0 = m.probe_hit_count
         self.points = checkpoints(self.system, tuple(sorted(m._probes.items())))
         budget = self.instruction_budget
         best = None
@@ -162,7 +162,7 @@ class _Run:
         """Before the fault fired, at a checkpoint not recorded yet: keep the state for later runs if
         it is the golden run's (digest equal, no probe hit)."""
         m = self.m
-        if len(m.probe_hits) == self.hits0 and \
+        if m.probe_hit_count == self.hits0 and \
                 m.state_hash_since(self.system.steady_snapshot) == self.golden.digests[m.cycle]:
             self.points[m.cycle] = (m.delta(self.system.steady_snapshot), self.gaps.state(),
                                     m.instructions - self.instr0)
@@ -381,12 +381,13 @@ class _Run:
         added = [a for a in phases if a not in m._probes]
         for a in added:
             m.add_probe(a, stop=True)
-        seen, last, det = len(m.probe_hits), self.det_rel, self.detector.detection
+        seen, last, det = m.probe_hit_count, self.det_rel, self.detector.detection
         self.phases, self.crashed_at, done, done_cycle, stop = {}, None, None, None, None
         self.deadline = m.cycle + int(self.timeout_factor * g.length)
         try:
             for stop in self._slices():
-                hits, seen = m.probe_hits[seen:], len(m.probe_hits)
+                hits = m.probe_hits_since(seen)
+                seen += len(hits)
                 for cycle, hart, addr in hits:
                     if addr in phases:
                         name = phases[addr]

@@ -485,6 +485,15 @@ class Machine:
         was at the snapshot."""
         return self._core.probe_hits()
 
+    def probe_hits_since(self, start: int) -> list[tuple[int, int, int]]:
+        """The hits after the first `start` ones (a run reading the log slice by slice: reading it
+        whole each time costs the square of its length when a probe is hit in a loop)."""
+        return self._core.probe_hits(as_int(start, "start", 0, 2**63 - 1))
+
+    @property
+    def probe_hit_count(self) -> int:
+        return self._core.probe_hit_count()
+
     def clear_probe_hits(self) -> None:
         """Forget the probe hits logged so far (the probes stay)."""
         self._core.clear_probe_hits()
