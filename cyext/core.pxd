@@ -269,3 +269,4 @@ cdef class Core:
     cdef object _watch_last      # the range watch's array (Mach.watch_last points into it)
     cdef uint64_t owner          # snapshots taken here can be restored page by page
     cdef void _caches_changed(self)
+    cdef _peer_records_from(self, const char* src, uint64_t npeer)

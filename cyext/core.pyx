@@ -427,6 +427,18 @@ cdef class Core:
         self.m.epoch += 1          # stores from now on get stamps no snapshot holds
         return snap
 
+    cdef _peer_records_from(self, const char* src, uint64_t npeer):
+        """The peer's records become the `npeer` bytes at `src` (a whole number of records)."""
+        cdef PeerRec* grown
+        if npeer // sizeof(PeerRec) != self.m.peer_cap:
+            grown = <PeerRec*>realloc(self.m.peer_rec, max(npeer, sizeof(PeerRec)))
+            if grown == NULL:
+                raise MemoryError("cannot allocate the peer's records")
+            self.m.peer_rec = grown
+            self.m.peer_cap = npeer // sizeof(PeerRec)
+        if npeer:
+            memcpy(self.m.peer_rec, src, npeer)
+
     def restore(self, Snapshot snap):
         """Return to `snap`. When it was taken here, only the pages (and disk blocks) whose change stamp
         differs from the snapshot's are copied back, and they take the snapshot's stamps again: so
@@ -445,7 +457,6 @@ cdef class Core:
         cdef const uint8_t[::1] dsrc
         cdef const uint8_t* prec
         cdef uint64_t npeer = len(snap.peer)
-        cdef PeerRec* grown
         cdef const State* sstate = <const State*><const char*>snap.state
         cdef uint64_t k
         if snap.nharts != self.state.nharts or snap.ram_size != self.m.ram_size:
@@ -470,13 +481,7 @@ cdef class Core:
                 memcpy(&self.m.peer_rec[p * sstate.peer.cfg.count], &(<const PeerRec*>prec)[p * sstate.peer.cfg.count],
                        k * sizeof(PeerRec))
         else:
-            grown = <PeerRec*>realloc(self.m.peer_rec, max(npeer, sizeof(PeerRec)))
-            if grown == NULL:
-                raise MemoryError("cannot allocate the peer's records")
-            self.m.peer_rec = grown
-            self.m.peer_cap = npeer // sizeof(PeerRec)
-            if npeer:
-                memcpy(self.m.peer_rec, prec, npeer)
+            self._peer_records_from(<const char*>prec, npeer)
         copied = copy_changed(self.m.ram, &src[0], self.m.ram_size, PAGE_SHIFT, self.m.page_epoch,
                               pstamps, self.m.epoch, self.m.page_valid)
         self.m.epoch += 1          # the abandoned timeline's stamps are never used again
@@ -522,7 +527,6 @@ cdef class Core:
         cdef const uint32_t[::1] blocks = delta[7]
         cdef const uint8_t[:, ::1] bdata = delta[8]
         cdef uint64_t i, off, ncons = len(console), npeer = len(peer)
-        cdef PeerRec* grown
         if len(state) != sizeof(State) or len(skip) != sizeof(self.m.probe_skip) or npeer % sizeof(PeerRec):
             raise ValueError("not a delta captured by this build")
         if base.owner != self.owner or base.page_stamps is None:
@@ -541,14 +545,7 @@ cdef class Core:
                 raise ValueError("delta block outside the disk")
             memcpy(self.m.disk + off, &bdata[i, 0], DISK_BLOCK)
             stamp_range(self.m.dblock_epoch, off, DISK_BLOCK, DISK_BLOCK_SHIFT, self.m.epoch)
-        if npeer // sizeof(PeerRec) != self.m.peer_cap:
-            grown = <PeerRec*>realloc(self.m.peer_rec, max(npeer, sizeof(PeerRec)))
-            if grown == NULL:
-                raise MemoryError("cannot allocate the peer's records")
-            self.m.peer_rec = grown
-            self.m.peer_cap = npeer // sizeof(PeerRec)
-        if npeer:
-            memcpy(self.m.peer_rec, <const char*>peer, npeer)
+        self._peer_records_from(<const char*>peer, npeer)
         memcpy(&self.state, <const char*>state, sizeof(State))
         if ncons > self.m.console_cap:
             self.m.console = <char*>realloc(self.m.console, ncons)
