@@ -331,7 +331,6 @@ def test_dvm_memcpy_fault_never_passes_on_wrong_block_data(part, bit):
     (copy_verified): the DVM stops at the first wrong copy, before it answers, and the frontend
     resubmits to the new DVM."""
     s = booted()
-    m = s.machine
     r = run_fault(s, CodeFlip("dvm", 100_000, bit=bit, hart=1, addr=memcpy_word_loop(s, "dvm")[part]),
                   at_end=lambda sy: setattr(sy, "_t_console", sy.console))
     assert (r.outcome, r.detected, r.failed_component) == ("recovered", "crash", "dvm"), (r.reason, r.cause)

@@ -114,6 +114,6 @@ def test_block_backend_maps_data_pages_in_multicall_batches():
             break
     assert (dvm, True) in seen, seen
     assert s.hv.panic is None
-    r = s.run(400_000_000)
+    s.run(400_000_000)
     assert all(a.result.status == "ok" for a in s.appvms), [a.result for a in s.appvms]
     assert s.hv.frames == expected_frames(s)

@@ -413,7 +413,7 @@ mret_t:
     csrr a1, mhartid
     li t0, 0x8
     csrc mstatus, t0""", [("a0", 0x88), ("t2", 0), ("s2", 0)])
-    c.case("mret with MPIE = 0 clears MIE", f"""\
+    c.case("mret with MPIE = 0 clears MIE", """\
     la t0, mret_t2
     csrw mepc, t0
     li t0, 0x1800

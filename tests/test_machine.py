@@ -1231,7 +1231,7 @@ def test_restore_rolls_the_probe_log_back_to_the_snapshot():
 
 def test_memory_flip_breaks_every_harts_reservation():
     """A flip is no hart's store: the reservation of hart 0 on the word breaks too (one RAM-write path)."""
-    text = source(f"""
+    text = source("""
     la t0, word
     lr.w a1, (t0)
 1:  j 1b

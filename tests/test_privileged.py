@@ -486,7 +486,7 @@ ARM_TIMER = f"""\
 
 
 def timer_program() -> str:
-    return rv32.program(ARM_TIMER.format(ticks=200) + f"""\
+    return rv32.program(ARM_TIMER.format(ticks=200) + """\
     li t0, 8
     csrs mstatus, t0
     li t3, 0

@@ -382,7 +382,7 @@ class _Run:
         for a in added:
             m.add_probe(a, stop=True)
         seen, last, det = m.probe_hit_count, self.det_rel, self.detector.detection
-        self.phases, self.crashed_at, done, done_cycle, stop = {}, None, None, None, None
+        self.phases, self.crashed_at, done, stop = {}, None, None, None
         self.deadline = m.cycle + int(self.timeout_factor * g.length)
         try:
             for stop in self._slices():
@@ -397,7 +397,7 @@ class _Run:
                         if name == first:
                             det = self.detector.refine()   # the panic record, before the new instance wipes it
                         if name == mech.done_phase and done is None:
-                            done, done_cycle = mech.at_done(s), cycle
+                            done = mech.at_done(s)
                             self.recovery_cycles = self.rel(cycle) - self.det_rel
                             found = ", ".join(done.get("found", ())) or "none"
                             self.event(cycle, f"{mech.name}: recovery done (hazards found: {found})")
