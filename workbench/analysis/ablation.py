@@ -170,23 +170,10 @@ def _open(out: Path, plan: dict) -> None:
 
 
 def _read_plan(directory) -> dict:
-    from workbench.campaign.results import ResultsFileError
-    d = Path(directory)
-    if not d.is_dir():
-        raise FileNotFoundError(f"ablation directory {str(d)!r} does not exist")
-    path = d / PLAN
-    if not path.is_file():
-        raise ResultsFileError(f"{path}: missing (not an ablation directory)")
-    try:
-        plan = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise ResultsFileError(f"{path}: truncated or corrupt ({e})") from None
-    missing = [k for k in ("format", "steps", "faults", "config") if not isinstance(plan, dict) or k not in plan]
-    if missing:
-        raise ResultsFileError(f"{path}: not an ablation plan (missing {', '.join(missing)})")
-    if plan["format"] != FORMAT:
-        raise ResultsFileError(f"{path}: format {plan['format']!r}, this version reads format {FORMAT}")
-    return plan
+    from workbench.campaign.results import read_json_record
+    return read_json_record(directory, PLAN, kind="ablation", absent="not an ablation directory",
+                            corrupt="truncated or corrupt", what="an ablation plan",
+                            keys=("format", "steps", "faults", "config"), version=FORMAT)[1]
 
 
 def _run(plan, executor, workers, out, progress, stop, on_step, on_runs) -> "Ablation":

@@ -104,22 +104,33 @@ def write_rows(directory: Path, df: pl.DataFrame) -> None:
     write_atomic(directory / RESULTS, lambda p: df.write_parquet(p))
 
 
-def read_manifest(directory: str | os.PathLike) -> dict:
+def read_json_record(directory, name: str, *, kind: str, absent: str, corrupt: str, what: str,
+                     keys: tuple[str, ...], version: int) -> tuple[Path, dict]:
+    """`directory/name` (a campaign's manifest, an ablation's plan) read and checked: a missing folder
+    or file, text that is not JSON, a missing key or another format each raise naming what is wrong."""
     d = Path(directory)
     if not d.is_dir():
-        raise FileNotFoundError(f"campaign directory {str(d)!r} does not exist")
-    path = d / MANIFEST
+        raise FileNotFoundError(f"{kind} directory {str(d)!r} does not exist")
+    path = d / name
     if not path.is_file():
-        raise ResultsFileError(f"{path}: missing (not a campaign directory, or the campaign never started)")
+        raise ResultsFileError(f"{path}: missing ({absent})")
     try:
         m = json.loads(path.read_text())
     except (ValueError, UnicodeDecodeError) as e:
-        raise ResultsFileError(f"{path}: truncated or corrupt manifest ({e})") from None
-    missing = [k for k in ("format", "n", "faults", "config", "target") if not isinstance(m, dict) or k not in m]
+        raise ResultsFileError(f"{path}: {corrupt} ({e})") from None
+    missing = [k for k in keys if not isinstance(m, dict) or k not in m]
     if missing:
-        raise ResultsFileError(f"{path}: not a campaign manifest (missing {', '.join(missing)})")
-    if m["format"] != FORMAT:
-        raise ResultsFileError(f"{path}: format {m['format']!r}, this version reads format {FORMAT}")
+        raise ResultsFileError(f"{path}: not {what} (missing {', '.join(missing)})")
+    if m["format"] != version:
+        raise ResultsFileError(f"{path}: format {m['format']!r}, this version reads format {version}")
+    return path, m
+
+
+def read_manifest(directory: str | os.PathLike) -> dict:
+    path, m = read_json_record(directory, MANIFEST, kind="campaign",
+                               absent="not a campaign directory, or the campaign never started",
+                               corrupt="truncated or corrupt manifest", what="a campaign manifest",
+                               keys=("format", "n", "faults", "config", "target"), version=FORMAT)
     if len(m["faults"]) != m["n"]:
         raise ResultsFileError(f"{path}: {len(m['faults'])} faults listed for n={m['n']} runs")
     return m
