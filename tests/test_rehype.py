@@ -393,3 +393,69 @@ def test_hypercall_progress_record_is_whole_when_it_names_the_hypercall():
     finally:
         other()
         s.boot()
+
+
+# -- the hypervisor's self-checks: its failures found before they spread into a VM --
+
+def _insn_in(s, symbol, word, span=1024):
+    """Address of instruction `word` in the hypervisor code from `symbol` on."""
+    m, a = s.machine, s.types["hv"].symbols[symbol]
+    return next(a + o for o in range(0, span, 4) if m.read_u32(a + o) == word)
+
+
+SW_S1_FRAME = 1 << 25 | 9 << 20 | 5 << 15 | 2 << 12 | 4 << 7 | 0x23     # sw s1, 36(t0): s1's frame slot
+LW_S1_FRAME = 36 << 20 | 5 << 15 | 2 << 12 | 9 << 7 | 0x03               # lw s1, 36(t0)
+
+
+@pytest.mark.parametrize("symbol, word, bit", [("trap_vector", SW_S1_FRAME, 9),      # saves s1 into s0's slot
+                                               ("return_to_guest", LW_S1_FRAME, 22)],  # loads s0's slot into s1
+                         ids=["entry", "exit"])
+def test_trap_frame_saved_or_loaded_wrong_is_the_hypervisors_failure(symbol, word, bit):
+    # a guest's frame saved or loaded wrong would crash or mislead the guest later (the DVM, PrivVM or
+    # an AppVM: component_failed or appvm_wrong in the campaigns); the entry and exit read the frame
+    # back against the registers, so the hypervisor fails at once and ReHype resumes the guest whole
+    from workbench.faults import CodeFlip
+    s = rehype()
+    out = {}
+    r = s.inject(CodeFlip(target="hv", hart=0, at=1000, addr=_insn_in(s, symbol, word), bit=bit),
+                 at_end=lambda sy: out.setdefault("console", sy.console))
+    recovered(r)
+    assert r.detected == "crash" and r.failed_component == "hv"
+    assert "machine-mode exception" in out["console"]
+
+
+def test_guest_denied_its_own_memory_is_the_hypervisors_failure():
+    # a register flip while physdev_pmp programs the DVM's device windows leaves them out of the PMP;
+    # the DVM's next device access faults.  The hypervisor finds that its own PMP is wrong (the
+    # address is the DVM's by its records), so it fails instead of blaming the DVM, and ReHype
+    # programs the PMP again
+    from workbench.faults import RegisterFlip
+    from workbench.stack import abi
+    s = rehype()
+    dvm = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view
+    h = fx.stop_where(s, "physdev_pmp", lambda h: h.x[10] == dvm._addr)
+    out = {}
+    r = fx.fault_here(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1", bit=4),   # cfg pointer off
+                      at_end=lambda sy: out.setdefault("console", sy.console))
+    recovered(r)
+    assert r.detected == "crash" and r.failed_component == "hv"
+    assert "PMP denied a guest an access its domain owns" in out["console"]
+
+
+def test_upcall_frame_copied_wrong_is_the_hypervisors_failure():
+    # the frame upcall_maybe_deliver saves for HV_iret (or the one HV_iret restores), copied with a
+    # code fault in memcpy (its loads 4 bytes off): read back, the copy fails the hypervisor
+    # instead of the guest after its iret
+    from workbench.faults import CodeFlip
+    s = rehype()
+    m, a = s.machine, s.types["hv"].symbols["memcpy"]
+    lw = next(a + o for o in range(0, 256, 4)        # the word loop's lw (base not sp)
+              if m.read_u32(a + o) & 0x707F == 0x2003 and (m.read_u32(a + o) >> 15) & 31 != 2)
+    h = fx.stop_at(s, "upcall_maybe_deliver")
+    h = fx.stop_at(s, "copy_checked", hart=h.index)          # a delivery under way (or its iret)
+    out = {}
+    r = fx.fault_here(s, CodeFlip(target="hv", hart=h.index, at=1, addr=lw, bit=22),
+                      at_end=lambda sy: out.setdefault("console", sy.console))
+    recovered(r)
+    assert r.detected == "crash" and r.failed_component == "hv"
+    assert "copy_checked" in out["console"], out["console"][-1500:]

@@ -35,5 +35,7 @@ BLK_SLOT = (BOARD["virtio_blk"].base - VIRTIO_BASE) // VIRTIO_STRIDE
 NET_SLOT = (BOARD["virtio_net"].base - VIRTIO_BASE) // VIRTIO_STRIDE
 PEER_MAX_PAYLOAD = _C["PEER_PAYLOAD_MAX"]           # an Ethernet frame less its header and the peer's
 PEER_TIMEOUT = 500_000                              # cycles (5 ms) before the peer sends a request again
-PEER_TRIES = 5                                      # transmissions of a request before the peer gives up
+# transmissions of a request before the peer gives up: 16 x 5 ms outlasts the hypervisor's 50 ms
+# watchdog, and a DVM hang's detection (about 11 ms) plus the 50 ms the DVM has to be back serving I/O
+PEER_TRIES = 16
 PEER_MAX_TRIES = 1000

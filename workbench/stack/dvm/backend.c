@@ -110,17 +110,6 @@ void backend_update(struct backend *b, int (*publish)(struct backend *), void (*
  * it answers, so the request goes again to the next instance (the frontend's shadow copy). */
 void copy_verified(void *dst, const void *src, u32 n)
 {
-    memcpy(dst, src, n);
-    fence();
-    if (!(((uptr)dst | (uptr)src | n) & 3)) {
-        const volatile u32 *d = dst, *s = src;
-        for (u32 i = 0; i < n / 4; i++)
-            if (d[i] != s[i])
-                guest_panic("copy_verified: the copy does not match its source");
-    } else {
-        const volatile u8 *d = dst, *s = src;
-        for (u32 i = 0; i < n; i++)
-            if (d[i] != s[i])
-                guest_panic("copy_verified: the copy does not match its source");
-    }
+    if (copy_checked(dst, src, n))
+        guest_panic("copy_verified: the copy does not match its source");
 }

@@ -292,8 +292,9 @@ void upcall_maybe_deliver(struct vcpu *v)
     struct vcpu_info *vi = &v->dom->shinfo->vcpu[0];
     if (!v->upcall_pc || !READ_ONCE(vi->upcall_pending) || READ_ONCE(vi->upcall_mask))
         return;
-    vi->saved = v->regs;                      /* frame first: a failure before the mask is set */
-    fence();                                  /* leaves the upcall undelivered, to be delivered again */
+    /* frame first: a failure before the mask is set leaves the upcall undelivered, to be delivered
+     * again; read back, because a wrong frame would crash the guest only at its iret */
+    BUG_ON(copy_checked(&vi->saved, &v->regs, sizeof(v->regs)));
     vi->upcall_mask = 1;
     v->regs.x[REG_PC] = v->upcall_pc;
 }
@@ -301,7 +302,7 @@ void upcall_maybe_deliver(struct vcpu *v)
 long do_iret(struct vcpu *v, const u32 *a)
 {
     struct vcpu_info *vi = &v->dom->shinfo->vcpu[0];
-    v->regs = vi->saved;
+    BUG_ON(copy_checked(&v->regs, &vi->saved, sizeof(v->regs)));   /* as in upcall_maybe_deliver */
     WRITE_ONCE(vi->upcall_mask, 0);
     v->hc_committed = 1;                      /* a retry would restore the frame twice */
     return 0;

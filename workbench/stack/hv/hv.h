@@ -30,6 +30,9 @@ static inline void mmio_write(u32 a, u32 v) { *(volatile u32 *)(uptr)a = v; }
 #define MIP_MTIP     (1u << 7)
 #define MIP_MEIP     (1u << 11)
 #define MCAUSE_INT   0x80000000u
+#define CAUSE_FETCH_ACCESS 1
+#define CAUSE_LOAD_ACCESS  5
+#define CAUSE_STORE_ACCESS 7
 #define CAUSE_ECALL_U 8
 
 /* ---- timers (timer.c) ---- */
@@ -343,6 +346,7 @@ void physdev_dump(void);
 /* pmp.c */
 void pmp_lock_pristine(void);
 void pmp_load_domain(struct domain *d);
+int pmp_grants(struct domain *d, u32 cause, u32 addr);
 void pmp_dump(void);
 
 /* trap.c */

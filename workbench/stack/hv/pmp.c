@@ -55,6 +55,25 @@ void pmp_load_domain(struct domain *d)
     csr_write(pmpcfg3, w[3]);
 }
 
+/* Whether pmp_load_domain grants d the access that faulted with `cause` (fetch, load or store
+ * access fault) at addr, decided again from d's records: the slot, its mapped pages, its devices. */
+int pmp_grants(struct domain *d, u32 cause, u32 addr)
+{
+    if (addr - d->base < d->size)
+        return 1;
+    if (cause == CAUSE_FETCH_ACCESS)
+        return 0;                                   /* only the slot is executable */
+    for (u32 i = 0; i < NR_PMP_MAPS; i++) {
+        struct grant_map *m = &d->map[i];
+        if (m->in_use && addr - m->addr < PAGE_SIZE && (cause == CAUSE_LOAD_ACCESS || !m->readonly))
+            return 1;
+    }
+    for (u32 k = 0; k < d->ndev && k < MAX_DEVICES; k++)
+        if (addr - d->dev[k].base < d->dev[k].size)
+            return 1;
+    return 0;
+}
+
 void pmp_dump(void)
 {
     hv_printf("pmp (hart %u): cfg %08x %08x %08x %08x\n", this_hart(), csr_read(pmpcfg0),

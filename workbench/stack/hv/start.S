@@ -8,6 +8,12 @@
     sw x\r, (\r*4)(\base)
   .endr
 .endm
+.macro CHECK_GPRS base, tmp, fail, regs:vararg  # read back the frame against the live registers
+  .irp r, \regs
+    lw \tmp, (\r*4)(\base)
+    bne \tmp, x\r, \fail
+  .endr
+.endm
 .macro LOAD_GPRS base          # all but x0 and t0(x5), which holds the base
   .irp r, 1,2,3,4,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
     lw x\r, (\r*4)(\base)
@@ -69,6 +75,9 @@ trap_vector:
   sw t1, 8(t0)                 # guest sp
   lw t1, PC_ENTRY_EPC(sp)
   sw t1, 0(t0)                 # guest pc
+  # Self-check: a frame saved wrong would fail the guest later, far from the cause.  Found here
+  # (still in_entry, every register but sp, t0, t1 the guest's), it is the hypervisor's failure.
+  CHECK_GPRS t0, t1, trap_frame_bad, 1,3,4,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
 .globl trap_frame_saved
 trap_frame_saved:              # the vCPU's frame is whole from here
   sw zero, PC_IN_ENTRY(sp)
@@ -86,9 +95,22 @@ return_to_guest:
   csrc mstatus, t1             # MPP = U
   li t1, PMP_GUARD_CFG
   csrs pmpcfg3, t1             # guard on: the locked pristine entry (R) matches U mode too
-  LOAD_GPRS t0
+  .irp r, 1,2,3,4,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+    lw x\r, (\r*4)(t0)
+  .endr
+  # Self-check, as at the entry: a register loaded wrong is the hypervisor's failure (the frame,
+  # still whole, is what a recovery resumes), found before the guest runs on it
+  CHECK_GPRS t0, t1, trap_frame_bad, 1,2,3,4,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+  lw t1, 24(t0)
   lw t0, 20(t0)
   mret
+
+# A trap frame failed its read-back: a breakpoint in M mode, so ktrap panics with this pc.
+.type trap_frame_bad, @function
+trap_frame_bad:
+  ebreak
+  j trap_frame_bad
+.size trap_frame_bad, . - trap_frame_bad
 
 ktrap_entry:                   # trap in M mode: save the hv's registers for the panic dump
   # A trap inside a trap entry, before it put percpu back in mscratch (a fail-stop there), swapped

@@ -85,6 +85,11 @@ void trap_user(struct percpu *pc)
         v->hcall_nr = ~0u;
     } else {
         u32 tval = csr_read(mtval);
+        /* An access fault on memory the domain owns can only be PMP entries programmed wrong: the
+         * hypervisor's failure, not the guest's (as Xen checks a guest page fault for a spurious one) */
+        if ((cause == CAUSE_FETCH_ACCESS || cause == CAUSE_LOAD_ACCESS || cause == CAUSE_STORE_ACCESS) &&
+            pmp_grants(v->dom, cause, tval))
+            panic(__func__, "PMP denied a guest an access its domain owns");
         hv_printf("hv: d%u crashed: %s (mcause %u) at pc 0x%08x, address 0x%08x\n", v->dom->domid,
                   cause_name(cause), cause, v->regs.x[REG_PC], tval);
         domain_crash(v->dom, cause, v->regs.x[REG_PC], tval);

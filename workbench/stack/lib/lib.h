@@ -11,6 +11,7 @@ typedef __builtin_va_list va_list;
 void *memset(void *d, int c, u32 n);
 void *memcpy(void *d, const void *s, u32 n);
 int memcmp(const void *a, const void *b, u32 n);
+int copy_checked(void *dst, const void *src, u32 n);   /* memcpy, read back: nonzero if the copy is wrong */
 u32 strlen(const char *s);
 u32 strnlen(const char *s, u32 max);
 int strcmp(const char *a, const char *b);
