@@ -8,7 +8,7 @@ import pytest
 import hv_fixtures as fx
 from workbench.faults import FailStop
 from workbench.faults.golden import golden_profile
-from workbench.recovery.rehype import ReHype
+from workbench.recovery.rehype import ReHype, function_at
 from workbench.system import System, SystemConfig
 from workbench.system.config import ALL_ENHANCEMENTS
 
@@ -425,27 +425,45 @@ def test_trap_frame_saved_or_loaded_wrong_is_the_hypervisors_failure(symbol, wor
 
 
 def test_guest_denied_its_own_memory_is_the_hypervisors_failure():
-    # a register flip while physdev_pmp programs the DVM's device windows leaves them out of the PMP;
-    # the DVM's next device access faults.  The hypervisor finds that its own PMP is wrong (the
-    # address is the DVM's by its records), so it fails instead of blaming the DVM, and ReHype
-    # programs the PMP again
+    # a register flip while the hypervisor programs the top of the DVM's device window (its lowest
+    # set bit cleared: the window ends short) leaves part of it out of the PMP; the DVM's next access
+    # there faults.  The address is the DVM's by the hypervisor's own records, so the hypervisor fails
+    # instead of blaming the DVM, and ReHype programs the PMP again
     from workbench.faults import RegisterFlip
     from workbench.stack import abi
     s = rehype()
     dvm = s.hv.domain_in_slot(abi.P["SLOT_DVM"]).view
-    h = fx.stop_where(s, "physdev_pmp", lambda h: h.x[10] == dvm._addr)
+    top = abi.P["PMP_DEV0"] + 1
+    h = fx.stop_where(s, "pmpaddr_write", lambda h: h.x[10] == top and
+                      fx.hv_view(s, "percpu")[h.index].curr == dvm.vcpu)
+    value = h.x[11]
     out = {}
-    r = fx.fault_here(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1", bit=4),   # cfg pointer off
+    r = fx.fault_here(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1",
+                                      bit=(value & -value).bit_length() - 1),
                       at_end=lambda sy: out.setdefault("console", sy.console))
     recovered(r)
     assert r.detected == "crash" and r.failed_component == "hv"
     assert "PMP denied a guest an access its domain owns" in out["console"]
 
 
+def test_hypercall_arguments_copied_wrong_once_are_copied_again():
+    # mrwb campaign --faults code -n 2000 --seed 7 run 57: a flip in memcpy while event_channel_op
+    # copied the hcall AppVM's arguments in; the call failed and the AppVM's assertion crashed it.
+    # A transient flip (memcpy's source register, 4 bytes off) now fails the read-back and the copy
+    # runs again: the flip is read (not masked) and the run is the golden one
+    from workbench.faults import RegisterFlip
+    s = rehype()
+    h = fx.stop_where(s, "copy_checked", lambda h: function_at(s, h.x[1]) == "do_event_channel_op"
+                      and h.x[12] > 4)
+    h = fx.stop_at(s, "memcpy", hart=h.index)
+    r = fx.fault_here(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1", bit=2))
+    assert (r.outcome, r.detected) == ("no_effect", None), (r.outcome, r.reason, r.events)
+
+
 def test_upcall_frame_copied_wrong_is_the_hypervisors_failure():
     # the frame upcall_maybe_deliver saves for HV_iret (or the one HV_iret restores), copied with a
-    # code fault in memcpy (its loads 4 bytes off): read back, the copy fails the hypervisor
-    # instead of the guest after its iret
+    # code fault in memcpy (its loads 4 bytes off): read back (twice: the fault stays until
+    # detected), the copy fails the hypervisor instead of the guest after its iret
     from workbench.faults import CodeFlip
     s = rehype()
     m, a = s.machine, s.types["hv"].symbols["memcpy"]
@@ -458,4 +476,4 @@ def test_upcall_frame_copied_wrong_is_the_hypervisors_failure():
                       at_end=lambda sy: out.setdefault("console", sy.console))
     recovered(r)
     assert r.detected == "crash" and r.failed_component == "hv"
-    assert "copy_checked" in out["console"], out["console"][-1500:]
+    assert "a copy to or from a guest read back wrong" in out["console"], out["console"][-1500:]

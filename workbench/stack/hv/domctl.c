@@ -40,14 +40,14 @@ long do_domctl(struct vcpu *v, const u32 *a)
         struct domctl_assign_device assign;
     } k;
     void *guest = (void *)(uptr)arg;
-    memcpy(&k, guest, sizes[cmd]);
+    guest_copy(&k, guest, sizes[cmd]);
     if (cmd == DOMCTL_create) {
         long err = 0;
         struct domain *d = domain_create(k.create.module, k.create.hart, k.create.appvm_index, &err);
         if (!d)
             return err;
         k.create.domid = d->domid;
-        memcpy(guest, &k, sizeof(k.create));
+        guest_copy(guest, &k, sizeof(k.create));
         return 0;
     }
     u32 domid = k.id.domid;               /* every other struct starts with the domid */
@@ -64,7 +64,7 @@ long do_domctl(struct vcpu *v, const u32 *a)
         return 0;
     case DOMCTL_getinfo:
         getinfo(d, &k.info);
-        memcpy(guest, &k, sizeof(k.info));
+        guest_copy(guest, &k, sizeof(k.info));
         return 0;
     case DOMCTL_set_store: {
         struct domctl_set_store *s = &k.store;

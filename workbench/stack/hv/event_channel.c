@@ -233,7 +233,7 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
         struct evtchn_port port;
     } k;
     void *guest = (void *)(uptr)arg;
-    memcpy(&k, guest, sizes[cmd]);
+    guest_copy(&k, guest, sizes[cmd]);
     long r;
     switch (cmd) {
     case EVTCHNOP_alloc_unbound: {
@@ -281,7 +281,7 @@ long do_event_channel_op(struct vcpu *v, const u32 *a)
     default: return -EINVAL;
     }
     if (r == 0)
-        memcpy(guest, &k, sizes[cmd]);
+        guest_copy(guest, &k, sizes[cmd]);
     return r;
 }
 
@@ -294,7 +294,7 @@ void upcall_maybe_deliver(struct vcpu *v)
         return;
     /* frame first: a failure before the mask is set leaves the upcall undelivered, to be delivered
      * again; read back, because a wrong frame would crash the guest only at its iret */
-    BUG_ON(copy_checked(&vi->saved, &v->regs, sizeof(v->regs)));
+    guest_copy(&vi->saved, &v->regs, sizeof(v->regs));
     vi->upcall_mask = 1;
     v->regs.x[REG_PC] = v->upcall_pc;
 }
@@ -302,7 +302,7 @@ void upcall_maybe_deliver(struct vcpu *v)
 long do_iret(struct vcpu *v, const u32 *a)
 {
     struct vcpu_info *vi = &v->dom->shinfo->vcpu[0];
-    BUG_ON(copy_checked(&v->regs, &vi->saved, sizeof(v->regs)));   /* as in upcall_maybe_deliver */
+    guest_copy(&v->regs, &vi->saved, sizeof(v->regs));
     WRITE_ONCE(vi->upcall_mask, 0);
     v->hc_committed = 1;                      /* a retry would restore the frame twice */
     return 0;

@@ -130,7 +130,7 @@ static long map(struct domain *d, struct gnttab_map *m, struct gnttab_map *guest
                 m->addr = g->addr;
                 m->handle = i;
                 if (guest)
-                    memcpy(guest, m, sizeof(*m));
+                    guest_copy(guest, m, sizeof(*m));
                 get_domain(gd);           /* the map keeps the granter: a dying one stays until unmapped */
                 g->mapcount++;
                 frame_map(gd, g->addr);
@@ -226,7 +226,7 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
         struct gnttab_copy copy;
     } k;
     void *guest = (void *)(uptr)arg;
-    memcpy(&k, guest, sizes[cmd]);
+    guest_copy(&k, guest, sizes[cmd]);
     long ret;
     switch (cmd) {
     case GNTTABOP_grant: {
@@ -262,7 +262,7 @@ long do_grant_table_op(struct vcpu *v, const u32 *a)
     case GNTTABOP_copy: ret = copy(d, &k.copy); break;
     default: return -EINVAL;
     }
-    memcpy(guest, &k, sizes[cmd]);        /* OUT fields (the IN ones as the guest gave them) */
+    guest_copy(guest, &k, sizes[cmd]);    /* OUT fields (the IN ones as the guest gave them) */
     return ret;
 }
 

@@ -242,6 +242,15 @@ extern volatile u32 hv_panicking;
 void panic(const char *fn, const char *msg) __attribute__((noreturn));
 #define ASSERT(c) do { if (!(c)) panic(__func__, "assertion failed: " #c); } while (0)
 #define BUG_ON(c) do { if (c) panic(__func__, "BUG_ON: " #c); } while (0)
+/* A copy between the hypervisor and a guest's own memory (hypercall arguments and results, the
+ * upcall frame), read back against its source (copy_checked) and tried once more: only the guest's
+ * single vCPU, which is in the hypervisor, writes there, so a second failure is the hypervisor's own,
+ * and it fails here rather than mislead the guest far from the cause. */
+#define guest_copy(dst, src, n)                                                     \
+    do {                                                                            \
+        if (copy_checked((dst), (src), (n)) && copy_checked((dst), (src), (n)))     \
+            panic(__func__, "a copy to or from a guest read back wrong");           \
+    } while (0)
 void hv_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void uart_putc(char c);
 void park_hart(void) __attribute__((noreturn));
