@@ -36,7 +36,7 @@ __attribute__((noinline)) void *memcpy(void *d, const void *s, u32 n)
 int copy_checked(void *dst, const void *src, u32 n)
 {
     memcpy(dst, src, n);
-    fence();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);   /* fence rw, rw here; also builds for the host tests */
     if (!(((uptr)dst | (uptr)src | n) & 3)) {
         const volatile u32 *d = dst, *s = src;
         for (u32 i = 0; i < n / 4; i++)
