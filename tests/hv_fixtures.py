@@ -310,3 +310,12 @@ def fault_here(system, fault, **kw):
         system.steady_snapshot = steady
         golden._profiles[system] = (steady, prof)
         system.boot()
+
+
+def memcpy_word_loop(system, image: str) -> dict[str, int]:
+    """Addresses in the word loop of `image`'s memcpy (add, lw, addi, sw): the hot spot of the
+    campaigns' code faults in the PrivVM and the DVM (they copy pages and rings all the time)."""
+    m, a = system.machine, system.types[image].address("memcpy")
+    lw = next(a + o for o in range(0, 256, 4)
+              if m.read_u32(a + o) & 0x707F == 0x2003 and (m.read_u32(a + o) >> 15) & 31 != 2)   # lw, base not sp
+    return {"add": lw - 4, "lw": lw, "addi": lw + 8, "sw": lw + 12}

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from hv_fixtures import run_until_guest
+from hv_fixtures import memcpy_word_loop, run_until_guest
 from workbench.campaign import Campaign
 from workbench.campaign.manifest import config_dict, config_from_dict
 from workbench.faults.detection import Detector
@@ -263,15 +263,6 @@ def test_getinfo_returns_the_store_port():
 
 
 # -- what a failing component spoiled before it was detected --
-
-def memcpy_word_loop(system, image: str) -> dict[str, int]:
-    """Addresses in the word loop of `image`'s memcpy (add, lw, addi, sw): the hot spot of the
-    campaigns' code faults in the PrivVM and the DVM (they copy pages and rings all the time)."""
-    m, a = system.machine, system.types[image].address("memcpy")
-    lw = next(a + o for o in range(0, 256, 4)
-              if m.read_u32(a + o) & 0x707F == 0x2003 and (m.read_u32(a + o) >> 15) & 31 != 2)   # lw, base not sp
-    return {"add": lw - 4, "lw": lw, "addi": lw + 8, "sw": lw + 12}
-
 
 def keep_addr(system, field: str) -> int:
     base = abi.P["SLOTS_BASE"] + abi.P["SLOT_PRIVVM"] * abi.P["SLOT_SIZE"] + abi.P["PRIVVM_KEEP_OFF"]

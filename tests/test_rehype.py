@@ -404,6 +404,17 @@ def _insn_in(s, symbol, word, span=1024):
     return next(a + o for o in range(0, span, 4) if m.read_u32(a + o) == word)
 
 
+def _hv_fails_and_recovers(s, fault, says, here=False):
+    """Run `fault` (from where `s` stands when `here`): the hypervisor fails first, its console
+    says `says`, and ReHype recovers with every guest whole."""
+    out = {}
+    grab = lambda sy: out.setdefault("console", sy.console)                 # noqa: E731
+    r = fx.fault_here(s, fault, at_end=grab) if here else s.inject(fault, at_end=grab)
+    recovered(r)
+    assert r.detected == "crash" and r.failed_component == "hv"
+    assert says in out["console"], out["console"][-1500:]
+
+
 SW_S1_FRAME = 1 << 25 | 9 << 20 | 5 << 15 | 2 << 12 | 4 << 7 | 0x23     # sw s1, 36(t0): s1's frame slot
 LW_S1_FRAME = 36 << 20 | 5 << 15 | 2 << 12 | 9 << 7 | 0x03               # lw s1, 36(t0)
 
@@ -417,12 +428,8 @@ def test_trap_frame_saved_or_loaded_wrong_is_the_hypervisors_failure(symbol, wor
     # back against the registers, so the hypervisor fails at once and ReHype resumes the guest whole
     from workbench.faults import CodeFlip
     s = rehype()
-    out = {}
-    r = s.inject(CodeFlip(target="hv", hart=0, at=1000, addr=_insn_in(s, symbol, word), bit=bit),
-                 at_end=lambda sy: out.setdefault("console", sy.console))
-    recovered(r)
-    assert r.detected == "crash" and r.failed_component == "hv"
-    assert "machine-mode exception" in out["console"]
+    _hv_fails_and_recovers(s, CodeFlip(target="hv", hart=0, at=1000, addr=_insn_in(s, symbol, word), bit=bit),
+                           "machine-mode exception")
 
 
 def test_guest_denied_its_own_memory_is_the_hypervisors_failure():
@@ -438,13 +445,9 @@ def test_guest_denied_its_own_memory_is_the_hypervisors_failure():
     h = fx.stop_where(s, "pmpaddr_write", lambda h: h.x[10] == top and
                       fx.hv_view(s, "percpu")[h.index].curr == dvm.vcpu)
     value = h.x[11]
-    out = {}
-    r = fx.fault_here(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1",
-                                      bit=(value & -value).bit_length() - 1),
-                      at_end=lambda sy: out.setdefault("console", sy.console))
-    recovered(r)
-    assert r.detected == "crash" and r.failed_component == "hv"
-    assert "PMP denied a guest an access its domain owns" in out["console"]
+    _hv_fails_and_recovers(s, RegisterFlip(target="hv", hart=h.index, at=1, reg="a1",
+                                           bit=(value & -value).bit_length() - 1),
+                           "PMP denied a guest an access its domain owns", here=True)
 
 
 def test_hypercall_arguments_copied_wrong_once_are_copied_again():
@@ -467,14 +470,8 @@ def test_upcall_frame_copied_wrong_is_the_hypervisors_failure():
     # detected), the copy fails the hypervisor instead of the guest after its iret
     from workbench.faults import CodeFlip
     s = rehype()
-    m, a = s.machine, s.types["hv"].symbols["memcpy"]
-    lw = next(a + o for o in range(0, 256, 4)        # the word loop's lw (base not sp)
-              if m.read_u32(a + o) & 0x707F == 0x2003 and (m.read_u32(a + o) >> 15) & 31 != 2)
+    lw = fx.memcpy_word_loop(s, "hv")["lw"]
     h = fx.stop_at(s, "upcall_maybe_deliver")
     h = fx.stop_at(s, "copy_checked", hart=h.index)          # a delivery under way (or its iret)
-    out = {}
-    r = fx.fault_here(s, CodeFlip(target="hv", hart=h.index, at=1, addr=lw, bit=22),
-                      at_end=lambda sy: out.setdefault("console", sy.console))
-    recovered(r)
-    assert r.detected == "crash" and r.failed_component == "hv"
-    assert "a copy to or from a guest read back wrong" in out["console"], out["console"][-1500:]
+    _hv_fails_and_recovers(s, CodeFlip(target="hv", hart=h.index, at=1, addr=lw, bit=22),
+                           "a copy to or from a guest read back wrong", here=True)
