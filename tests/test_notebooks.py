@@ -55,6 +55,9 @@ def test_ablation_notebook_reads_the_saved_ablation(tmp_path, monkeypatch):
         pytest.skip("no saved ablation under data/ablations/hv-ladder")
     text = _text(_run("02_rehype_ablation.ipynb", tmp_path, monkeypatch, {"executor": "inline"}))
     assert "read the saved ablation" in text and "+time_continuity" in text and "reboot" in text
+    # the goal's campaign at the papers' sizes, read from data/ with its rate over all four fault types
+    assert "hv-rehype-papers: code-2000, failstop-1000, mem-2000, reg-5000: 10000 runs" in text
+    assert re.search(r"│ all\s+┆ 3578\s+┆", text), text[-3000:]
 
 
 def test_latency_and_service_notebook_runs(tmp_path, monkeypatch):
